@@ -1,0 +1,53 @@
+// The seam between a host and what runs functions: the isolate executor here,
+// the container executor (container-fallback/) for other runtimes. Both take
+// the same calls and report the same status.
+import type { InstanceStatus, ValidateResponse } from '@osiris/proto'
+import type { LogLevel } from './generic-isolate.ts'
+
+export interface InvokeParams {
+  callId: string
+  functionName: string
+  module: string
+  version: number
+  codeHash: string
+  /** One JSON text per argument, already checked by the controller. */
+  args: string[]
+  timeoutMs: number
+}
+
+export interface InvokeResult {
+  /** The return value as JSON text. */
+  result: string
+  /** This call specialized a new instance. */
+  coldStart: boolean
+  durationUs: number
+}
+
+export interface LogEntry {
+  timeMs: number
+  level: LogLevel
+  module: string
+  version: number
+  functionName: string
+  callId: string
+  line: string
+}
+
+export interface ExecutorStatus {
+  poolReady: number
+  poolTarget: number
+  inFlight: number
+  instances: InstanceStatus[]
+}
+
+export interface Executor {
+  readonly runtimes: readonly string[]
+  /** Checks a module at deploy time; resolves the code to store and its functions. */
+  validate(runtime: string, source: string, filename: string): Promise<ValidateResponse>
+  invoke(params: InvokeParams): Promise<InvokeResult>
+  /** Drops warm instances of `module` below `beforeVersion` (all when 0). */
+  evict(module: string, beforeVersion: number): void
+  status(): ExecutorStatus
+  /** Waits for in-flight calls (up to `graceMs`), then disposes everything. */
+  close(graceMs: number): Promise<void>
+}

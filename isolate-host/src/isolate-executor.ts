@@ -1,0 +1,183 @@
+// Runs JS/TS functions in V8 isolates: takes a generic isolate from the warm
+// pool on a function version's first call here, keeps the specialized
+// instance warm for later calls, and disposes instances that break a limit.
+import { OsirisError } from '@osiris/proto'
+import type { CodeCache } from './code-cache.ts'
+import type { Executor, ExecutorStatus, InvokeParams, InvokeResult, LogEntry } from './executor.ts'
+import { FunctionInstance } from './instance.ts'
+import { ISOLATE_RUNTIMES, validateModule } from './validate.ts'
+import { WarmPool } from './warm-pool.ts'
+
+export interface IsolateExecutorOptions {
+  poolTarget: number
+  memoryLimitMb: number
+  /** Most function instances held at once; idle ones are disposed first to make room. */
+  maxInstances: number
+  /** Limit for a module's top-level code at deploy and at specialization, in ms. */
+  loadTimeoutMs: number
+  codeCache: CodeCache
+  onLog: (entry: LogEntry) => void
+  onChange: () => void
+}
+
+interface CurrentCall {
+  functionName: string
+  callId: string
+}
+
+export class IsolateExecutor implements Executor {
+  readonly runtimes = ISOLATE_RUNTIMES
+  readonly #options: IsolateExecutorOptions
+  readonly #pool: WarmPool
+  /** Warm instances by deployment version; one module version per entry. */
+  readonly #instances = new Map<number, FunctionInstance[]>()
+  readonly #current = new WeakMap<FunctionInstance, CurrentCall>()
+  #inFlight = 0
+  #closed = false
+  #drained: (() => void) | undefined
+
+  constructor(options: IsolateExecutorOptions) {
+    this.#options = options
+    this.#pool = new WarmPool({
+      target: options.poolTarget,
+      memoryLimitMb: options.memoryLimitMb,
+      onChange: options.onChange,
+    })
+  }
+
+  get pool(): WarmPool {
+    return this.#pool
+  }
+
+  async validate(runtime: string, source: string, filename: string) {
+    const response = await validateModule(runtime, source, filename, {
+      memoryLimitMb: this.#options.memoryLimitMb,
+      timeoutMs: this.#options.loadTimeoutMs,
+    })
+    this.#options.codeCache.put(response.code)
+    return response
+  }
+
+  async invoke(params: InvokeParams): Promise<InvokeResult> {
+    if (this.#closed) throw new OsirisError('UNAVAILABLE', 'this host is shutting down')
+    const started = performance.now()
+    this.#inFlight++
+    let instance: FunctionInstance | undefined
+    try {
+      instance = this.#idleInstance(params.version)
+      const coldStart = instance === undefined
+      instance ??= await this.#specialize(params)
+      instance.busy = true
+      this.#current.set(instance, { functionName: params.functionName, callId: params.callId })
+      this.#options.onChange()
+      const result = await instance.call(params.functionName, params.args, params.timeoutMs)
+      return { result, coldStart, durationUs: Math.round((performance.now() - started) * 1000) }
+    } finally {
+      this.#inFlight--
+      if (instance) {
+        instance.busy = false
+        if (instance.retired) instance.dispose()
+        if (instance.disposed) this.#remove(instance)
+      }
+      this.#options.onChange()
+      if (this.#inFlight === 0) this.#drained?.()
+    }
+  }
+
+  #idleInstance(version: number): FunctionInstance | undefined {
+    return this.#instances.get(version)?.find((i) => !i.busy && !i.disposed)
+  }
+
+  async #specialize(params: InvokeParams): Promise<FunctionInstance> {
+    const code = await this.#options.codeCache.get(params.codeHash)
+    this.#makeRoom()
+    const { generic } = this.#pool.take()
+    const deployment = { module: params.module, version: params.version, code }
+    const instance: FunctionInstance = new FunctionInstance(
+      generic,
+      deployment,
+      (level, line) => {
+        const call = this.#current.get(instance)
+        this.#options.onLog({
+          timeMs: Date.now(),
+          level,
+          line,
+          module: deployment.module,
+          version: deployment.version,
+          functionName: call?.functionName ?? '',
+          callId: call?.callId ?? '',
+        })
+      },
+      this.#options.loadTimeoutMs,
+    )
+    const list = this.#instances.get(params.version) ?? []
+    list.push(instance)
+    this.#instances.set(params.version, list)
+    return instance
+  }
+
+  /** Keeps the instance count under its cap by disposing the least recently used idle one. */
+  #makeRoom(): void {
+    const all = [...this.#instances.values()].flat()
+    if (all.length < this.#options.maxInstances) return
+    const idle = all.filter((i) => !i.busy).sort((a, b) => a.lastUsedMs - b.lastUsedMs)[0]
+    if (!idle) {
+      throw new OsirisError(
+        'RESOURCE_EXHAUSTED',
+        `host is at its limit of ${this.#options.maxInstances} instances, all busy`,
+      )
+    }
+    idle.dispose()
+    this.#remove(idle)
+  }
+
+  #remove(instance: FunctionInstance): void {
+    const version = instance.deployment.version
+    const list = this.#instances.get(version)?.filter((i) => i !== instance) ?? []
+    if (list.length > 0) this.#instances.set(version, list)
+    else this.#instances.delete(version)
+  }
+
+  evict(module: string, beforeVersion: number): void {
+    for (const list of this.#instances.values()) {
+      for (const instance of list) {
+        const { deployment } = instance
+        if (deployment.module !== module || (beforeVersion !== 0 && deployment.version >= beforeVersion)) continue
+        // A busy instance finishes its call on the old version, then goes.
+        if (instance.busy) instance.retired = true
+        else {
+          instance.dispose()
+          this.#remove(instance)
+        }
+      }
+    }
+    this.#options.onChange()
+  }
+
+  status(): ExecutorStatus {
+    const instances = [...this.#instances].map(([version, list]) => ({
+      module: list[0]?.deployment.module ?? '',
+      version,
+      busy: list.filter((i) => i.busy).length,
+      idle: list.filter((i) => !i.busy).length,
+    }))
+    return { poolReady: this.#pool.size, poolTarget: this.#pool.target, inFlight: this.#inFlight, instances }
+  }
+
+  async close(graceMs: number): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs)
+        this.#drained = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    }
+    this.#pool.close()
+    for (const list of this.#instances.values()) for (const instance of list) instance.dispose()
+    this.#instances.clear()
+  }
+}

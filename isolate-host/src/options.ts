@@ -1,0 +1,52 @@
+// Host options: what an operator may set (units in the names, defaults below),
+// resolved once into a frozen, fully specified object.
+import { randomUUID } from 'node:crypto'
+
+export interface HostOptions {
+  /** Controller's gRPC address, host:port. */
+  controller: string
+  /** Where this host's HostService listens. Default 127.0.0.1:0 (a free port). */
+  listen?: string
+  /** Address the controller dials; default: the listen host with the bound port. */
+  advertise?: string
+  /** Default: a random id. */
+  hostId?: string
+  /** Generic isolates kept ready. Default 8. */
+  poolTarget?: number
+  /** Heap limit per isolate, MiB. Default 128. */
+  memoryLimitMb?: number
+  /** Most function instances at once. Default 1000. */
+  maxInstances?: number
+  /** Limit for a module's top-level code, ms. Default 1000. */
+  loadTimeoutMs?: number
+  /** Bytes of function code kept in the cache. Default 64 MiB. */
+  codeCacheBytes?: number
+  /** Default 1000. */
+  heartbeatMs?: number
+  /** How long close() waits for in-flight calls, ms. Default 10000. */
+  shutdownGraceMs?: number
+}
+
+export type ResolvedHostOptions = Readonly<Required<Omit<HostOptions, 'advertise'>> & { advertise: string | undefined }>
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback
+  if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${name} must be a positive integer, got ${v}`)
+  return v
+}
+
+export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
+  return Object.freeze({
+    controller: options.controller,
+    listen: options.listen ?? '127.0.0.1:0',
+    advertise: options.advertise,
+    hostId: options.hostId ?? `host-${randomUUID().slice(0, 8)}`,
+    poolTarget: positive('poolTarget', options.poolTarget, 8),
+    memoryLimitMb: positive('memoryLimitMb', options.memoryLimitMb, 128),
+    maxInstances: positive('maxInstances', options.maxInstances, 1000),
+    loadTimeoutMs: positive('loadTimeoutMs', options.loadTimeoutMs, 1000),
+    codeCacheBytes: positive('codeCacheBytes', options.codeCacheBytes, 64 * 1024 * 1024),
+    heartbeatMs: positive('heartbeatMs', options.heartbeatMs, 1000),
+    shutdownGraceMs: positive('shutdownGraceMs', options.shutdownGraceMs, 10_000),
+  })
+}

@@ -1,0 +1,120 @@
+// This host's link to the controller: dials HostRegistry.Connect, registers,
+// streams its status (coalesced) and heartbeats, obeys commands, and redials
+// with backoff whenever the stream breaks (a controller restart, say).
+import * as grpc from '@grpc/grpc-js'
+import {
+  HostRegistry,
+  unary,
+  type ControllerMessage,
+  type HostMessageOut,
+  type HostRegistryClient,
+  type HostStatus,
+  type RegisterHost,
+} from '@osiris/proto'
+
+export interface RegistryClientOptions {
+  controller: string
+  register: RegisterHost
+  status: () => HostStatus
+  onEvict: (module: string, beforeVersion: number) => void
+  heartbeatMs: number
+  /** Status changes within this window go out as one message. */
+  coalesceMs: number
+}
+
+const BACKOFF_MIN_MS = 100
+const BACKOFF_MAX_MS = 2000
+
+export class RegistryClient {
+  readonly #options: RegistryClientOptions
+  readonly #client: HostRegistryClient
+  #stream: grpc.ClientDuplexStream<HostMessageOut, ControllerMessage> | undefined
+  #heartbeat: NodeJS.Timeout | undefined
+  #statusTimer: NodeJS.Timeout | undefined
+  #redial: NodeJS.Timeout | undefined
+  #backoffMs = BACKOFF_MIN_MS
+  #registered = false
+  #waiters: Array<() => void> = []
+  #closed = false
+
+  constructor(options: RegistryClientOptions) {
+    this.#options = options
+    this.#client = new HostRegistry(options.controller, grpc.credentials.createInsecure())
+    this.#dial()
+  }
+
+  get registered(): boolean {
+    return this.#registered
+  }
+
+  /** Resolves once the controller has acknowledged this host. */
+  ready(): Promise<void> {
+    if (this.#registered) return Promise.resolve()
+    return new Promise((resolve) => this.#waiters.push(resolve))
+  }
+
+  fetchCode(codeHash: string, signal: AbortSignal): Promise<string> {
+    return unary(this.#client, this.#client.FetchCode, { codeHash }, { signal, timeoutMs: 10_000 }).then(
+      (r) => r.code,
+    )
+  }
+
+  /** Sends the current status soon, folding bursts of changes into one message. */
+  statusChanged(): void {
+    if (this.#statusTimer || !this.#registered) return
+    this.#statusTimer = setTimeout(() => {
+      this.#statusTimer = undefined
+      this.#write({ status: this.#options.status() })
+    }, this.#options.coalesceMs)
+  }
+
+  #dial(): void {
+    if (this.#closed) return
+    const stream = this.#client.Connect()
+    this.#stream = stream
+    stream.on('data', (message: ControllerMessage) => this.#onMessage(message))
+    stream.on('error', () => {})
+    stream.on('close', () => this.#lost(stream))
+    stream.write({ register: this.#options.register })
+  }
+
+  #onMessage(message: ControllerMessage): void {
+    if (message.message === 'registered') {
+      this.#registered = true
+      this.#backoffMs = BACKOFF_MIN_MS
+      this.#write({ status: this.#options.status() })
+      clearInterval(this.#heartbeat)
+      const every = message.registered.heartbeatIntervalMs || this.#options.heartbeatMs
+      this.#heartbeat = setInterval(() => this.#write({ heartbeat: { sentAtMs: Date.now() } }), every)
+      for (const resolve of this.#waiters.splice(0)) resolve()
+    } else if (message.message === 'evict') {
+      this.#options.onEvict(message.evict.module, message.evict.beforeVersion)
+    }
+  }
+
+  #write(message: HostMessageOut): void {
+    if (this.#stream && this.#registered) this.#stream.write(message)
+  }
+
+  #lost(stream: grpc.ClientDuplexStream<HostMessageOut, ControllerMessage>): void {
+    if (stream !== this.#stream) return
+    this.#stream = undefined
+    this.#registered = false
+    clearInterval(this.#heartbeat)
+    if (this.#closed) return
+    this.#redial = setTimeout(() => this.#dial(), this.#backoffMs)
+    this.#backoffMs = Math.min(this.#backoffMs * 2, BACKOFF_MAX_MS)
+  }
+
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    clearInterval(this.#heartbeat)
+    clearTimeout(this.#statusTimer)
+    clearTimeout(this.#redial)
+    this.#stream?.end()
+    this.#stream?.cancel()
+    this.#client.close()
+    for (const resolve of this.#waiters.splice(0)) resolve()
+  }
+}

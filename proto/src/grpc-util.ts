@@ -1,0 +1,72 @@
+// Small helpers around grpc-js shared by every part: a promise for unary calls
+// with deadline and AbortSignal, and binding a server to host:port.
+import * as grpc from '@grpc/grpc-js'
+
+export interface CallOptions {
+  /** Deadline relative to now, in milliseconds. */
+  timeoutMs?: number | undefined
+  signal?: AbortSignal | undefined
+  metadata?: grpc.Metadata | undefined
+}
+
+type UnaryFn<Req, Res> = (
+  request: Req,
+  metadata: grpc.Metadata,
+  options: Partial<grpc.CallOptions>,
+  callback: grpc.requestCallback<Res>,
+) => grpc.ClientUnaryCall
+
+/** Calls a unary method; rejects with the raw grpc ServiceError. */
+export function unary<Req, Res>(
+  client: grpc.Client,
+  method: UnaryFn<Req, Res>,
+  request: Req,
+  options: CallOptions = {},
+): Promise<Res> {
+  const { timeoutMs, signal, metadata = new grpc.Metadata() } = options
+  signal?.throwIfAborted()
+  return new Promise((resolve, reject) => {
+    const callOptions: Partial<grpc.CallOptions> = {}
+    if (timeoutMs !== undefined) callOptions.deadline = Date.now() + timeoutMs
+    const onAbort = (): void => call.cancel()
+    const call = method.call(client, request, metadata, callOptions, (err, response) => {
+      signal?.removeEventListener('abort', onAbort)
+      if (err) reject(err)
+      else resolve(response as Res)
+    })
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/** Binds `server` to host:port (port 0 picks a free one); resolves the bound port. */
+export function bindServer(server: grpc.Server, host: string, port: number): Promise<number> {
+  const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+  return new Promise((resolve, reject) => {
+    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+      if (err) reject(err)
+      else resolve(bound)
+    })
+  })
+}
+
+/** Graceful shutdown with a grace period, then forced. Idempotent. */
+export function shutdownServer(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.forceShutdown(), graceMs)
+    timer.unref()
+    server.tryShutdown(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
+}
+
+/** Splits "host:port" (or "[v6]:port"); throws on anything else. */
+export function parseAddress(address: string): { host: string; port: number } {
+  const match = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(address)
+  const port = Number(match?.[2])
+  if (!match || !match[1] || port > 65535) {
+    throw new Error(`address must be host:port, got "${address}"`)
+  }
+  return { host: match[1], port }
+}

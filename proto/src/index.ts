@@ -1,0 +1,6 @@
+// @osiris/proto: the wire contract every Osiris part shares.
+export * from './errors.ts'
+export * from './grpc-util.ts'
+export * from './health.ts'
+export * from './loader.ts'
+export type * from './messages.ts'
