@@ -1,6 +1,6 @@
 // HostService handlers: the controller's calls into this host. Domain errors
-// become gRPC statuses here and nowhere else on the host side.
-import { OsirisError, toServiceError, type HostServiceHandlers } from '@osiris/proto'
+// become gRPC statuses (in handleUnary) and nowhere else on the host side.
+import { OsirisError, handleUnary, type HostServiceHandlers } from '@osiris/proto'
 import type { Executor } from './executor.ts'
 
 export function hostServiceHandlers(executors: readonly Executor[]): HostServiceHandlers {
@@ -10,17 +10,9 @@ export function hostServiceHandlers(executors: readonly Executor[]): HostService
     return executor
   }
   return {
-    Validate: (call, callback) => {
-      const { runtime, source, filename } = call.request
-      Promise.resolve()
-        .then(() => forRuntime(runtime).validate(runtime, source, filename))
-        .then((response) => callback(null, response), (error: unknown) => callback(toServiceError(error)))
-    },
-    Invoke: (call, callback) => {
-      const request = call.request
-      Promise.resolve()
-        .then(() => forRuntime(request.runtime).invoke(request))
-        .then((response) => callback(null, response), (error: unknown) => callback(toServiceError(error)))
-    },
+    Validate: handleUnary(({ request }) =>
+      forRuntime(request.runtime).validate(request.runtime, request.source, request.filename),
+    ),
+    Invoke: handleUnary(({ request }) => forRuntime(request.runtime).invoke(request)),
   }
 }

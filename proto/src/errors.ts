@@ -113,14 +113,19 @@ function readGuest(metadata: grpc.Metadata): GuestError | undefined {
   }
 }
 
-/** A failed gRPC call → the domain error it stands for. */
-export function fromServiceError(error: unknown): OsirisError {
+/**
+ * A failed gRPC call → the domain error it stands for. `peer` names the other
+ * end in messages when the failure came from the transport rather than from
+ * an Osiris server (which always sends its code).
+ */
+export function fromServiceError(error: unknown, peer?: string): OsirisError {
   if (error instanceof OsirisError) return error
   if (!isServiceError(error)) {
     return new OsirisError('INTERNAL', error instanceof Error ? error.message : String(error))
   }
-  const message = error.details || error.message
   const sent = error.metadata.get(CODE_KEY)[0]
+  const details = error.details || error.message
+  const message = sent === undefined && peer ? `${peer}: ${details}` : details
   const code: ErrorCode =
     typeof sent === 'string' && isErrorCode(sent) ? sent : (FROM_STATUS[error.code as grpc.status] ?? 'INTERNAL')
   const guest = code === 'FUNCTION_ERROR' ? readGuest(error.metadata) : undefined

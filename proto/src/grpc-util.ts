@@ -1,6 +1,7 @@
 // Small helpers around grpc-js shared by every part: a promise for unary calls
 // with deadline and AbortSignal, and binding a server to host:port.
 import * as grpc from '@grpc/grpc-js'
+import { toServiceError } from './errors.ts'
 
 export interface CallOptions {
   /** Deadline relative to now, in milliseconds. */
@@ -69,4 +70,21 @@ export function parseAddress(address: string): { host: string; port: number } {
     throw new Error(`address must be host:port, got "${address}"`)
   }
   return { host: match[1], port }
+}
+
+/**
+ * A unary handler from an async function: its value is the response, and
+ * whatever it throws goes through toServiceError.
+ */
+export function handleUnary<Req, Res>(
+  fn: (call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => fn(call))
+      .then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(toServiceError(error)),
+      )
+  }
 }

@@ -1,0 +1,133 @@
+// The client verbs: deploy, call, ls, rm. Each talks to the controller at
+// --addr, else $OSIRIS_ADDR, else 127.0.0.1:50051, through the SDK.
+import { readFile } from 'node:fs/promises'
+import { basename, extname } from 'node:path'
+import { connect, type FunctionInfo, type OsirisClient, type Parameter } from '@osiris/sdk'
+import { parse, positiveInt, UsageError } from './args.ts'
+
+const ADDR_HELP = '  --addr HOST:PORT   controller address (default $OSIRIS_ADDR or 127.0.0.1:50051)'
+
+export const DEPLOY_USAGE = `Usage: osiris deploy FILE [options]
+
+Deploys a module: every function it exports (or, with no exports, every
+top-level function declaration) is registered under its own name.
+
+Options:
+  --name NAME        module name (default: the file name without extension)
+  --runtime RT       js or ts (default: from the extension)
+${ADDR_HELP}`
+
+export const CALL_USAGE = `Usage: osiris call NAME [ARG...] [options]
+
+Calls a function and prints its result as JSON. Each ARG is parsed as JSON,
+and taken as a plain string when it is not JSON: \`osiris call greet ada\`.
+
+Options:
+  --timeout MS       give up after this many milliseconds
+${ADDR_HELP}`
+
+export const LS_USAGE = `Usage: osiris ls [options]
+
+Lists deployed functions: name, runtime, version, parameters, deployed at.
+
+Options:
+${ADDR_HELP}`
+
+export const RM_USAGE = `Usage: osiris rm NAME [options]
+
+Removes a function; calls to it then fail with NOT_FOUND.
+
+Options:
+${ADDR_HELP}`
+
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`)
+}
+
+async function withClient<T>(addr: string | undefined, run: (client: OsirisClient) => Promise<T>): Promise<T> {
+  const client = connect(addr)
+  try {
+    return await run(client)
+  } finally {
+    client.close()
+  }
+}
+
+export function signature(name: string, params: readonly Parameter[]): string {
+  const list = params.map((p) => (p.rest ? `...${p.name}` : p.optional ? `${p.name}?` : p.name))
+  return `${name}(${list.join(', ')})`
+}
+
+const RUNTIMES: Record<string, string> = { '.ts': 'ts', '.mts': 'ts', '.js': 'js', '.mjs': 'js' }
+
+export async function deploy(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(
+    argv,
+    { name: { type: 'string' }, runtime: { type: 'string' }, addr: { type: 'string' } },
+    DEPLOY_USAGE,
+  )
+  if (values.help) return say(DEPLOY_USAGE)
+  const [file, ...extra] = positionals
+  if (!file || extra.length > 0) throw new UsageError(`deploy takes one FILE\n\n${DEPLOY_USAGE}`)
+  const ext = extname(file)
+  const runtime = values.runtime ?? RUNTIMES[ext]
+  if (!runtime) throw new UsageError(`cannot tell the runtime of "${file}" from its extension; pass --runtime`)
+  const source = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new UsageError(`cannot read ${file}: ${error.code ?? error.message}`)
+  })
+  const module = values.name ?? basename(file, ext)
+  const response = await withClient(values.addr, (client) => client.deploy(source, { module, runtime }))
+  say(`deployed ${response.module} v${response.version} (${response.runtime})`)
+  for (const fn of response.functions) say(`  ${signature(fn.name, fn.params)}`)
+  if (response.removed.length > 0) say(`removed: ${response.removed.join(', ')}`)
+}
+
+function parseArg(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+export async function call(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv, { timeout: { type: 'string' }, addr: { type: 'string' } }, CALL_USAGE)
+  if (values.help) return say(CALL_USAGE)
+  const [name, ...args] = positionals
+  if (!name) throw new UsageError(`call needs a function NAME\n\n${CALL_USAGE}`)
+  const timeoutMs = positiveInt('--timeout', values.timeout)
+  const result = await withClient(values.addr, (client) =>
+    client.call(name, args.map(parseArg), timeoutMs === undefined ? {} : { timeoutMs }),
+  )
+  say(result.json)
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => r[i]?.length ?? 0))) ?? []
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n')
+}
+
+export async function ls(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv, { addr: { type: 'string' } }, LS_USAGE)
+  if (values.help) return say(LS_USAGE)
+  if (positionals.length > 0) throw new UsageError(`ls takes no arguments\n\n${LS_USAGE}`)
+  const functions: FunctionInfo[] = await withClient(values.addr, (client) => client.list())
+  if (functions.length === 0) return say('no functions deployed')
+  const rows = functions.map((f) => [
+    f.name,
+    f.runtime,
+    `v${f.version}`,
+    signature(f.name, f.params).slice(f.name.length),
+    new Date(f.deployedAtMs).toISOString(),
+  ])
+  say(table([['NAME', 'RUNTIME', 'VERSION', 'PARAMETERS', 'DEPLOYED'], ...rows]))
+}
+
+export async function rm(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv, { addr: { type: 'string' } }, RM_USAGE)
+  if (values.help) return say(RM_USAGE)
+  const [name, ...extra] = positionals
+  if (!name || extra.length > 0) throw new UsageError(`rm takes one function NAME\n\n${RM_USAGE}`)
+  const removed = await withClient(values.addr, (client) => client.remove(name))
+  say(`removed ${removed.name} (module ${removed.module}, v${removed.version})`)
+}

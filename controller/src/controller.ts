@@ -1,0 +1,117 @@
+// The controller process's parts wired together: store, registries, call and
+// deploy paths, the gRPC server with health, and the HTTP gateway.
+import type { Server as HttpServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import * as grpc from '@grpc/grpc-js'
+import {
+  FunctionService,
+  HealthService,
+  HostRegistry as HostRegistryService,
+  OsirisService,
+  bindServer,
+  parseAddress,
+  shutdownServer,
+} from '@osiris/proto'
+import { Deployer } from './deployer.ts'
+import { Dispatcher } from './dispatcher.ts'
+import { FunctionRegistry } from './function-registry.ts'
+import { functionServiceHandlers, hostRegistryHandlers, osirisServiceHandlers } from './grpc-api.ts'
+import { HostRegistry } from './host-registry.ts'
+import { createGateway } from './http-gateway.ts'
+import { resolveControllerOptions, type ControllerOptions, type ResolvedControllerOptions } from './options.ts'
+import { SqliteStore } from './store/sqlite-store.ts'
+
+export class Controller {
+  readonly options: ResolvedControllerOptions
+  readonly functions: FunctionRegistry
+  readonly hosts: HostRegistry
+  /** gRPC address actually bound, host:port. */
+  readonly address: string
+  /** HTTP gateway address actually bound, host:port. */
+  readonly httpAddress: string
+  readonly #server: grpc.Server
+  readonly #http: HttpServer
+  readonly #health: HealthService
+  #closing: Promise<void> | undefined
+
+  private constructor(parts: {
+    options: ResolvedControllerOptions
+    functions: FunctionRegistry
+    hosts: HostRegistry
+    server: grpc.Server
+    http: HttpServer
+    health: HealthService
+    address: string
+    httpAddress: string
+  }) {
+    this.options = parts.options
+    this.functions = parts.functions
+    this.hosts = parts.hosts
+    this.#server = parts.server
+    this.#http = parts.http
+    this.#health = parts.health
+    this.address = parts.address
+    this.httpAddress = parts.httpAddress
+  }
+
+  static async start(input: ControllerOptions = {}): Promise<Controller> {
+    const options = resolveControllerOptions(input)
+    const store = await SqliteStore.open(options.dataDir)
+    const functions = await FunctionRegistry.load(store)
+    const hosts = new HostRegistry({ heartbeatMs: options.heartbeatMs, heartbeatTimeoutMs: options.heartbeatTimeoutMs })
+    const dispatcher = new Dispatcher(functions, hosts, options)
+    const deployer = new Deployer(functions, hosts, options)
+    const server = new grpc.Server()
+    const health = new HealthService(['osiris.v1.OsirisService', 'osiris.v1.FunctionService', 'osiris.v1.HostRegistry'])
+    health.addTo(server)
+    server.addService(OsirisService.service, osirisServiceHandlers(dispatcher))
+    server.addService(FunctionService.service, functionServiceHandlers(functions, deployer))
+    server.addService(HostRegistryService.service, hostRegistryHandlers(hosts, functions))
+    const http = createGateway(dispatcher, functions, {
+      maxBodyBytes: options.maxArgumentBytes + 1024,
+      callTimeoutMs: options.callTimeoutMs,
+    })
+    try {
+      const grpcAt = parseAddress(options.listen)
+      const port = await bindServer(server, grpcAt.host, grpcAt.port)
+      const httpAt = parseAddress(options.httpListen)
+      await new Promise<void>((resolve, reject) => {
+        http.once('error', reject)
+        http.listen(httpAt.port, httpAt.host, () => resolve())
+      })
+      const httpPort = (http.address() as AddressInfo).port
+      return new Controller({
+        options,
+        functions,
+        hosts,
+        server,
+        http,
+        health,
+        address: `${grpcAt.host}:${port}`,
+        httpAddress: `${httpAt.host}:${httpPort}`,
+      })
+    } catch (error) {
+      server.forceShutdown()
+      http.close()
+      hosts.close()
+      await store.close()
+      throw error
+    }
+  }
+
+  /** Stops accepting, lets in-flight calls finish within the grace, then closes the store. Idempotent. */
+  close(graceMs = this.options.shutdownGraceMs): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#health.setAll('NOT_SERVING')
+      this.#health.close()
+      const httpClosed = new Promise<void>((resolve) => this.#http.close(() => resolve()))
+      this.#http.closeIdleConnections()
+      await shutdownServer(this.#server, graceMs)
+      this.#http.closeAllConnections()
+      await httpClosed
+      this.hosts.close()
+      await this.functions.store.close()
+    })()
+    return this.#closing
+  }
+}

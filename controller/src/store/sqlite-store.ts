@@ -1,0 +1,173 @@
+// Embedded registry store: node:sqlite (WAL) for the registry and a
+// content-addressed blob directory for code, both under one data directory.
+// Blobs are written to a temporary file, synced, then renamed into place, so a
+// crash never leaves a half-written blob under a valid hash.
+import { createHash, randomUUID } from 'node:crypto'
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { OsirisError, type Parameter } from '@osiris/proto'
+import type { DeployOutcome, FunctionRecord, NewDeployment, RegistryStore } from './store.ts'
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS deployments (
+  version INTEGER PRIMARY KEY AUTOINCREMENT,
+  module TEXT NOT NULL,
+  runtime TEXT NOT NULL,
+  code_hash TEXT NOT NULL,
+  deployed_at_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS functions (
+  name TEXT PRIMARY KEY,
+  module TEXT NOT NULL,
+  version INTEGER NOT NULL REFERENCES deployments(version),
+  params TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS functions_by_module ON functions(module);
+`
+
+interface FunctionRow {
+  name: string
+  module: string
+  runtime: string
+  version: number
+  params: string
+  deployed_at_ms: number
+  code_hash: string
+}
+
+const SELECT_FUNCTIONS = `
+SELECT f.name, f.module, d.runtime, f.version, f.params, d.deployed_at_ms, d.code_hash
+FROM functions f JOIN deployments d ON d.version = f.version`
+
+function toRecord(row: FunctionRow): FunctionRecord {
+  return {
+    name: row.name,
+    module: row.module,
+    runtime: row.runtime,
+    version: row.version,
+    params: JSON.parse(row.params) as Parameter[],
+    deployedAtMs: row.deployed_at_ms,
+    codeHash: row.code_hash,
+  }
+}
+
+const HASH = /^[0-9a-f]{64}$/
+
+export class SqliteStore implements RegistryStore {
+  readonly #db: DatabaseSync
+  readonly #blobDir: string
+  #closed = false
+
+  private constructor(db: DatabaseSync, blobDir: string) {
+    this.#db = db
+    this.#blobDir = blobDir
+  }
+
+  static async open(dataDir: string): Promise<SqliteStore> {
+    const blobDir = join(dataDir, 'code')
+    await mkdir(blobDir, { recursive: true })
+    const db = new DatabaseSync(join(dataDir, 'registry.db'))
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;')
+    db.exec(SCHEMA)
+    return new SqliteStore(db, blobDir)
+  }
+
+  #check(): void {
+    if (this.#closed) throw new OsirisError('CLOSED', 'the registry store is closed')
+  }
+
+  #blobPath(hash: string): string {
+    return join(this.#blobDir, hash.slice(0, 2), `${hash}.js`)
+  }
+
+  async putCode(code: string): Promise<string> {
+    this.#check()
+    const hash = createHash('sha256').update(code).digest('hex')
+    const path = this.#blobPath(hash)
+    const dir = join(this.#blobDir, hash.slice(0, 2))
+    await mkdir(dir, { recursive: true })
+    const tmp = join(dir, `.${hash}.${randomUUID()}.tmp`)
+    const file = await open(tmp, 'wx')
+    try {
+      await file.writeFile(code, 'utf8')
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    try {
+      await rename(tmp, path)
+    } catch (error) {
+      await rm(tmp, { force: true })
+      throw error
+    }
+    return hash
+  }
+
+  async getCode(hash: string): Promise<string | undefined> {
+    this.#check()
+    if (!HASH.test(hash)) return undefined
+    try {
+      return await readFile(this.#blobPath(hash), 'utf8')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw error
+    }
+  }
+
+  async deploy(deployment: NewDeployment): Promise<DeployOutcome> {
+    this.#check()
+    const db = this.#db
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      const owners = db.prepare('SELECT name, module FROM functions WHERE name = ?')
+      for (const fn of deployment.functions) {
+        const owner = owners.get(fn.name) as { module: string } | undefined
+        if (owner && owner.module !== deployment.module) {
+          throw new OsirisError(
+            'INVALID_ARGUMENT',
+            `function "${fn.name}" is already deployed by module "${owner.module}"; remove it first or deploy it from that module`,
+          )
+        }
+      }
+      const inserted = db
+        .prepare('INSERT INTO deployments (module, runtime, code_hash, deployed_at_ms) VALUES (?, ?, ?, ?)')
+        .run(deployment.module, deployment.runtime, deployment.codeHash, Date.now())
+      const version = Number(inserted.lastInsertRowid)
+      const before = db.prepare('SELECT name FROM functions WHERE module = ?').all(deployment.module) as Array<{
+        name: string
+      }>
+      const names = new Set(deployment.functions.map((f) => f.name))
+      const removed = before.map((r) => r.name).filter((name) => !names.has(name))
+      db.prepare('DELETE FROM functions WHERE module = ?').run(deployment.module)
+      const insert = db.prepare('INSERT INTO functions (name, module, version, params) VALUES (?, ?, ?, ?)')
+      for (const fn of deployment.functions) insert.run(fn.name, deployment.module, version, JSON.stringify(fn.params))
+      const rows = db.prepare(`${SELECT_FUNCTIONS} WHERE f.version = ? ORDER BY f.name`).all(version)
+      db.exec('COMMIT')
+      return { version, functions: (rows as unknown as FunctionRow[]).map(toRecord), removed }
+    } catch (error) {
+      db.exec('ROLLBACK')
+      throw error
+    }
+  }
+
+  async listFunctions(): Promise<FunctionRecord[]> {
+    this.#check()
+    const rows = this.#db.prepare(`${SELECT_FUNCTIONS} ORDER BY f.name`).all()
+    return (rows as unknown as FunctionRow[]).map(toRecord)
+  }
+
+  async deleteFunction(name: string): Promise<FunctionRecord | undefined> {
+    this.#check()
+    const row = this.#db.prepare(`${SELECT_FUNCTIONS} WHERE f.name = ?`).get(name) as FunctionRow | undefined
+    if (!row) return undefined
+    this.#db.prepare('DELETE FROM functions WHERE name = ?').run(name)
+    return toRecord(row)
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#db.close()
+  }
+}

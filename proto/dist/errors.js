@@ -1,0 +1,112 @@
+// The error-code registry of the wire contract, and the conversions between
+// domain errors and gRPC statuses. Every process converts at its boundary with
+// these two functions and nowhere else.
+import * as grpc from '@grpc/grpc-js';
+const S = grpc.status;
+/**
+ * Stable codes. Each maps to one gRPC status and one HTTP status (DESIGN.md's
+ * error table); the code itself travels in the `osiris-code` trailer so a
+ * client can tell, say, a syntax error from a wrong argument.
+ */
+export const ERROR_CODES = {
+    NOT_FOUND: { grpc: S.NOT_FOUND, http: 404 },
+    INVALID_ARGUMENT: { grpc: S.INVALID_ARGUMENT, http: 400 },
+    COMPILE_ERROR: { grpc: S.INVALID_ARGUMENT, http: 400 },
+    FUNCTION_ERROR: { grpc: S.UNKNOWN, http: 500 },
+    RESULT_NOT_JSON: { grpc: S.UNKNOWN, http: 500 },
+    DEADLINE_EXCEEDED: { grpc: S.DEADLINE_EXCEEDED, http: 504 },
+    RESOURCE_EXHAUSTED: { grpc: S.RESOURCE_EXHAUSTED, http: 429 },
+    PAYLOAD_TOO_LARGE: { grpc: S.RESOURCE_EXHAUSTED, http: 413 },
+    UNAVAILABLE: { grpc: S.UNAVAILABLE, http: 503 },
+    UNAUTHENTICATED: { grpc: S.UNAUTHENTICATED, http: 401 },
+    PERMISSION_DENIED: { grpc: S.PERMISSION_DENIED, http: 403 },
+    CANCELLED: { grpc: S.CANCELLED, http: 499 },
+    CLOSED: { grpc: S.UNAVAILABLE, http: 503 },
+    INTERNAL: { grpc: S.INTERNAL, http: 500 },
+};
+export class OsirisError extends Error {
+    code;
+    constructor(code, message, options) {
+        super(message, options);
+        this.code = code;
+    }
+    get name() {
+        return 'OsirisError';
+    }
+}
+/** The called function threw; `guest` holds its own name, message and stack. */
+export class FunctionError extends OsirisError {
+    guest;
+    constructor(message, guest) {
+        super('FUNCTION_ERROR', message);
+        this.guest = guest;
+    }
+    get name() {
+        return 'FunctionError';
+    }
+}
+export function isErrorCode(value) {
+    return Object.hasOwn(ERROR_CODES, value);
+}
+const CODE_KEY = 'osiris-code';
+const GUEST_KEY = 'osiris-guest-bin';
+/** Domain error (or anything thrown) → the status a gRPC handler answers with. */
+export function toServiceError(error) {
+    const err = error instanceof OsirisError
+        ? error
+        : new OsirisError('INTERNAL', error instanceof Error ? error.message : String(error));
+    const metadata = new grpc.Metadata();
+    metadata.set(CODE_KEY, err.code);
+    if (err instanceof FunctionError) {
+        metadata.set(GUEST_KEY, Buffer.from(JSON.stringify(err.guest)));
+    }
+    return { code: ERROR_CODES[err.code].grpc, details: err.message, metadata };
+}
+const FROM_STATUS = {
+    [S.NOT_FOUND]: 'NOT_FOUND',
+    [S.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',
+    [S.UNKNOWN]: 'FUNCTION_ERROR',
+    [S.DEADLINE_EXCEEDED]: 'DEADLINE_EXCEEDED',
+    [S.RESOURCE_EXHAUSTED]: 'RESOURCE_EXHAUSTED',
+    [S.UNAVAILABLE]: 'UNAVAILABLE',
+    [S.UNAUTHENTICATED]: 'UNAUTHENTICATED',
+    [S.PERMISSION_DENIED]: 'PERMISSION_DENIED',
+    [S.CANCELLED]: 'CANCELLED',
+};
+function isServiceError(error) {
+    return error instanceof Error && 'code' in error && typeof error.code === 'number' && 'metadata' in error;
+}
+function readGuest(metadata) {
+    const raw = metadata.get(GUEST_KEY)[0];
+    if (!(raw instanceof Buffer))
+        return undefined;
+    try {
+        const parsed = JSON.parse(raw.toString('utf8'));
+        if (typeof parsed !== 'object' || parsed === null)
+            return undefined;
+        const { name, message, stack } = parsed;
+        return { name: String(name ?? 'Error'), message: String(message ?? ''), stack: String(stack ?? '') };
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * A failed gRPC call → the domain error it stands for. `peer` names the other
+ * end in messages when the failure came from the transport rather than from
+ * an Osiris server (which always sends its code).
+ */
+export function fromServiceError(error, peer) {
+    if (error instanceof OsirisError)
+        return error;
+    if (!isServiceError(error)) {
+        return new OsirisError('INTERNAL', error instanceof Error ? error.message : String(error));
+    }
+    const sent = error.metadata.get(CODE_KEY)[0];
+    const details = error.details || error.message;
+    const message = sent === undefined && peer ? `${peer}: ${details}` : details;
+    const code = typeof sent === 'string' && isErrorCode(sent) ? sent : (FROM_STATUS[error.code] ?? 'INTERNAL');
+    const guest = code === 'FUNCTION_ERROR' ? readGuest(error.metadata) : undefined;
+    return guest ? new FunctionError(message, guest) : new OsirisError(code, message, { cause: error });
+}
+//# sourceMappingURL=errors.js.map

@@ -1,0 +1,142 @@
+export interface CallRequest {
+    functionName: string;
+    args: string[];
+    callId: string;
+}
+export interface CallResponse {
+    result: string;
+    version: number;
+    callId: string;
+    hostId: string;
+    coldStart: boolean;
+    hostDurationUs: number;
+}
+export interface Parameter {
+    name: string;
+    optional: boolean;
+    rest: boolean;
+}
+export interface FunctionInfo {
+    name: string;
+    module: string;
+    runtime: string;
+    version: number;
+    params: Parameter[];
+    deployedAtMs: number;
+    codeHash: string;
+}
+export interface DeployRequest {
+    module: string;
+    runtime: string;
+    source: string;
+}
+export interface DeployResponse {
+    version: number;
+    module: string;
+    runtime: string;
+    functions: FunctionInfo[];
+    removed: string[];
+}
+export interface GetFunctionRequest {
+    name: string;
+}
+export type ListFunctionsRequest = Record<string, never>;
+export interface ListFunctionsResponse {
+    functions: FunctionInfo[];
+}
+export interface DeleteFunctionRequest {
+    name: string;
+}
+export interface DeleteFunctionResponse {
+    function: FunctionInfo | null;
+}
+export interface ValidateRequest {
+    runtime: string;
+    source: string;
+    filename: string;
+}
+export interface FunctionSignature {
+    name: string;
+    params: Parameter[];
+}
+export interface ValidateResponse {
+    code: string;
+    functions: FunctionSignature[];
+}
+export interface InvokeRequest {
+    callId: string;
+    functionName: string;
+    version: number;
+    runtime: string;
+    codeHash: string;
+    args: string[];
+    module: string;
+    timeoutMs: number;
+}
+export interface InvokeResponse {
+    result: string;
+    coldStart: boolean;
+    durationUs: number;
+}
+export interface RegisterHost {
+    hostId: string;
+    address: string;
+    runtimes: string[];
+    capacity: number;
+    pid: number;
+}
+export interface InstanceStatus {
+    module: string;
+    version: number;
+    busy: number;
+    idle: number;
+}
+export interface HostStatus {
+    poolReady: number;
+    poolTarget: number;
+    inFlight: number;
+    instances: InstanceStatus[];
+    rssBytes: number;
+    cachedCode: string[];
+}
+export interface Heartbeat {
+    sentAtMs: number;
+}
+export type HostMessage = {
+    message: 'register';
+    register: RegisterHost;
+} | {
+    message: 'status';
+    status: HostStatus;
+} | {
+    message: 'heartbeat';
+    heartbeat: Heartbeat;
+};
+export interface Registered {
+    hostId: string;
+    heartbeatIntervalMs: number;
+}
+export interface Evict {
+    module: string;
+    beforeVersion: number;
+}
+export type ControllerMessage = {
+    message: 'registered';
+    registered: Registered;
+} | {
+    message: 'evict';
+    evict: Evict;
+};
+export interface FetchCodeRequest {
+    codeHash: string;
+}
+export interface FetchCodeResponse {
+    code: string;
+}
+export interface HealthCheckRequest {
+    service: string;
+}
+export type ServingStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
+export interface HealthCheckResponse {
+    status: ServingStatus;
+}

@@ -1,0 +1,152 @@
+// The Osiris client: one channel to the controller, shared by the call and
+// function-management services. Failures reject with OsirisError (stable
+// `code`) or its subclass FunctionError (what the function threw).
+import * as grpc from '@grpc/grpc-js'
+import {
+  FunctionService,
+  OsirisError,
+  OsirisService,
+  fromServiceError,
+  unary,
+  type DeployResponse,
+  type FunctionInfo,
+  type FunctionServiceClient,
+  type OsirisServiceClient,
+} from '@osiris/proto'
+
+export const DEFAULT_ADDRESS = '127.0.0.1:50051'
+
+export interface ConnectOptions {
+  /** Deadline applied to every request unless the call sets its own, ms. Default: none (the server's limit applies). */
+  timeoutMs?: number
+  /** Default: insecure (plaintext), for loopback and trusted networks. */
+  credentials?: grpc.ChannelCredentials
+}
+
+export interface RequestOptions {
+  /** Deadline for this request, ms. */
+  timeoutMs?: number
+  /** Aborting cancels the request; it rejects with code CANCELLED. */
+  signal?: AbortSignal
+}
+
+export interface CallResult<T> {
+  value: T
+  /** The result exactly as the function's JSON encoding produced it. */
+  json: string
+  version: number
+  callId: string
+  hostId: string
+  coldStart: boolean
+  hostDurationUs: number
+}
+
+export interface DeployOptions {
+  /** Module name; redeploying the same module replaces its functions. */
+  module: string
+  /** 'js' or 'ts'. */
+  runtime: string
+}
+
+function encodeArguments(name: string, args: readonly unknown[]): string[] {
+  return args.map((arg, i) => {
+    let json: string | undefined
+    try {
+      json = JSON.stringify(arg)
+    } catch (error) {
+      throw new OsirisError('INVALID_ARGUMENT', `argument ${i + 1} of "${name}" cannot be encoded as JSON: ${(error as Error).message}`)
+    }
+    return json ?? 'null'
+  })
+}
+
+export class OsirisClient {
+  readonly address: string
+  readonly #calls: OsirisServiceClient
+  readonly #functions: FunctionServiceClient
+  readonly #timeoutMs: number | undefined
+  #closed = false
+
+  constructor(address: string, options: ConnectOptions = {}) {
+    this.address = address
+    this.#timeoutMs = options.timeoutMs
+    const credentials = options.credentials ?? grpc.credentials.createInsecure()
+    this.#calls = new OsirisService(address, credentials, {
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      'grpc.max_receive_message_length': 16 * 1024 * 1024,
+    })
+    this.#functions = new FunctionService(address, credentials, { channelOverride: this.#calls.getChannel() })
+  }
+
+  async #request<Req, Res>(
+    client: grpc.Client,
+    method: (r: Req, m: grpc.Metadata, o: Partial<grpc.CallOptions>, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall,
+    request: Req,
+    options: RequestOptions = {},
+  ): Promise<Res> {
+    if (this.#closed) throw new OsirisError('CLOSED', 'this Osiris client is closed')
+    try {
+      return await unary(client, method, request, {
+        timeoutMs: options.timeoutMs ?? this.#timeoutMs,
+        signal: options.signal,
+      })
+    } catch (error) {
+      throw fromServiceError(error, `controller ${this.address}`)
+    }
+  }
+
+  /** Calls a function with plain arguments and resolves what it returned: `callFunction('addNumbers', 3, 5)`. */
+  async callFunction<T = unknown>(name: string, ...args: unknown[]): Promise<T> {
+    return (await this.call<T>(name, args)).value
+  }
+
+  /** Calls a function with a deadline or AbortSignal, and resolves the result with where it ran. */
+  async call<T = unknown>(name: string, args: readonly unknown[], options: RequestOptions = {}): Promise<CallResult<T>> {
+    const request = { functionName: name, args: encodeArguments(name, args) }
+    const response = await this.#request(this.#calls, this.#calls.CallFunction, request, options)
+    return {
+      value: JSON.parse(response.result) as T,
+      json: response.result,
+      version: response.version,
+      callId: response.callId,
+      hostId: response.hostId,
+      coldStart: response.coldStart,
+      hostDurationUs: response.hostDurationUs,
+    }
+  }
+
+  /** Deploys one module's source; every function it exports is registered under a new version. */
+  deploy(source: string, options: DeployOptions, request: RequestOptions = {}): Promise<DeployResponse> {
+    const body = { source, module: options.module, runtime: options.runtime }
+    return this.#request(this.#functions, this.#functions.Deploy, body, request)
+  }
+
+  get(name: string, options?: RequestOptions): Promise<FunctionInfo> {
+    return this.#request(this.#functions, this.#functions.GetFunction, { name }, options)
+  }
+
+  async list(options?: RequestOptions): Promise<FunctionInfo[]> {
+    return (await this.#request(this.#functions, this.#functions.ListFunctions, {}, options)).functions
+  }
+
+  /** Removes a function; calls to it then fail with NOT_FOUND. Resolves what was removed. */
+  async remove(name: string, options?: RequestOptions): Promise<FunctionInfo> {
+    const response = await this.#request(this.#functions, this.#functions.DeleteFunction, { name }, options)
+    if (!response.function) throw new OsirisError('INTERNAL', `controller did not say what it removed for "${name}"`)
+    return response.function
+  }
+
+  /** Closes the channel. Idempotent; requests after it reject with code CLOSED. */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#functions.close()
+    this.#calls.close()
+  }
+}
+
+/** Connects to the controller at `address` (default OSIRIS_ADDR, else 127.0.0.1:50051). */
+export function connect(address?: string, options?: ConnectOptions): OsirisClient {
+  return new OsirisClient(address ?? process.env.OSIRIS_ADDR ?? DEFAULT_ADDRESS, options)
+}
