@@ -25,6 +25,8 @@ export function onShutdown(step: () => Promise<void>): void {
   if (steps.length === 0) {
     process.on('SIGINT', (s) => void shutdown(s))
     process.on('SIGTERM', (s) => void shutdown(s))
+    // Started by a supervisor (`osiris start`): its end is ours too.
+    if (process.send) process.on('disconnect', () => void shutdown('SIGTERM'))
   }
   steps.push(step)
 }

@@ -36,7 +36,9 @@ export class Supervisor {
     if (this.#stopping) return
     const { name, command, args, log } = this.#options
     const startedAt = Date.now()
-    const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'] })
+    // The IPC channel is the child's lifeline: it closes when this process dies,
+    // however it dies, so a supervised child never outlives its supervisor.
+    const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     this.#child = child
     child.on('exit', (code, signal) => {
       if (this.#child === child) this.#child = undefined
