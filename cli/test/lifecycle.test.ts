@@ -1,0 +1,67 @@
+// Lifecycle of the embedded platform: Ctrl-C shuts down cleanly, deployed
+// functions survive a controller restart, and a killed host child is
+// restarted by the supervisor so calls work again.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect, OsirisError } from '@osiris/sdk'
+import t from 'tap'
+import { eventually, startPlatform } from './helpers/platform.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'osiris-life-'))
+t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+t.test('deployed functions survive a controller restart; Ctrl-C exits cleanly', async (t) => {
+  const dataDir = join(dir, 'restart')
+  const first = await startPlatform(t, dataDir)
+  const before = connect(first.grpc)
+  const deployed = await before.deploy('export function keep(x) { return [x, "kept"] }', { module: 'keep', runtime: 'js' })
+  t.same(await before.callFunction('keep', 1), [1, 'kept'])
+  before.close()
+  const hostPid = first.hostPid()
+  t.equal(await first.stop('SIGINT'), 0, 'Ctrl-C exits with 0')
+  await eventually(async () => !alive(hostPid), 10_000, 'host child exits with the platform')
+
+  const second = await startPlatform(t, dataDir)
+  const after = connect(second.grpc)
+  t.teardown(() => after.close())
+  const listed = await after.list()
+  t.same(
+    listed.map((f) => [f.name, f.version, f.codeHash]),
+    [['keep', deployed.version, deployed.functions[0]?.codeHash]],
+  )
+  const result = await after.call('keep', [2])
+  t.same(result.value, [2, 'kept'])
+  t.equal(result.version, deployed.version)
+  t.equal(result.coldStart, true, 'the new host fetched the code from the controller by hash')
+})
+
+t.test('a killed host child is restarted by the supervisor and calls work again', async (t) => {
+  const platform = await startPlatform(t, join(dir, 'supervise'))
+  const osiris = connect(platform.grpc)
+  t.teardown(() => osiris.close())
+  await osiris.deploy('export function ping() { return "pong" }', { module: 'ping', runtime: 'js' })
+  t.equal(await osiris.callFunction('ping'), 'pong')
+  const from = platform.lines.length
+  const pid = platform.hostPid()
+  process.kill(pid, 'SIGKILL')
+  await platform.waitFor(/^host \S+ disconnected/, from)
+  // The supervisor waits at least 200 ms before restarting: a call now finds no host.
+  const during = await osiris.callFunction('ping').catch((error: unknown) => error)
+  t.ok(during instanceof OsirisError)
+  t.match(during, { code: 'UNAVAILABLE', message: /no host can run runtime "js": no hosts are connected/ })
+  await platform.waitFor(/^host (\S+) connected from .* \(pid (\d+)\)/, from)
+  t.not(platform.hostPid(), pid, 'a new host process')
+  t.match(platform.lines.slice(from).join('\n'), /host \(pid \d+\) exited with SIGKILL; restarting in \d+ ms/)
+  await eventually(async () => (await osiris.callFunction('ping')) === 'pong', 10_000, 'calls work again')
+  t.pass('calls work again after the restart')
+})
