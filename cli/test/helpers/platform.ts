@@ -6,6 +6,19 @@ import { fileURLToPath } from 'node:url'
 
 export const BIN = fileURLToPath(new URL('../../bin/osiris.js', import.meta.url))
 const NODE_FLAGS = ['--no-node-snapshot', '--conditions=osiris-source']
+const USER_ENV = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^_?TAP/.test(key)))
+
+/**
+ * Spawns `file` as a user would run it: tap's process tracking injects its
+ * loader into every child's NODE_OPTIONS, so the child goes through
+ * `env -u NODE_OPTIONS` (which execs, keeping the pid).
+ */
+export function spawnAsUser(file: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  return spawn('env', ['-u', 'NODE_OPTIONS', file, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...USER_ENV, ...env },
+  })
+}
 
 interface Teardown {
   teardown(fn: () => unknown): void
@@ -78,11 +91,13 @@ export class Platform {
 
 /** Runs `osiris start` on free ports with `dataDir`, waits until it is ready. */
 export async function startPlatform(t: Teardown, dataDir: string, extra: string[] = []): Promise<Platform> {
-  const proc = spawn(
-    process.execPath,
-    [...NODE_FLAGS, BIN, 'start', '--port', '0', '--http-port', '0', '--data-dir', dataDir, '--pool', '4', ...extra],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  )
+  const proc = spawnAsUser(process.execPath, [
+    ...NODE_FLAGS,
+    BIN,
+    'start',
+    ...['--port', '0', '--http-port', '0', '--data-dir', dataDir, '--pool', '4'],
+    ...extra,
+  ])
   // Unreferenced so the test process can finish; teardown then stops it.
   proc.unref()
   for (const stream of [proc.stdout, proc.stderr]) (stream as unknown as { unref(): void }).unref()
@@ -104,14 +119,11 @@ export interface CliResult {
 /** Runs one `osiris` verb to completion. */
 export function runCli(args: string[], env: Record<string, string> = {}, nodeFlags = NODE_FLAGS): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [...nodeFlags, BIN, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...env },
-    })
+    const proc = spawnAsUser(process.execPath, [...nodeFlags, BIN, ...args], env)
     let stdout = ''
     let stderr = ''
-    proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-    proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    proc.stdout?.on('data', (c: Buffer) => (stdout += c.toString()))
+    proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()))
     proc.on('error', reject)
     proc.on('close', (code) => resolve({ code, stdout, stderr }))
   })
