@@ -1,6 +1,6 @@
 // Command-line parsing shared by every verb: flags via node:util parseArgs,
 // a usage error type, and address/port helpers.
-import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { type ParseArgsConfig, parseArgs } from 'node:util'
 
 export class UsageError extends Error {
   override get name(): string {
@@ -12,7 +12,12 @@ type Options = NonNullable<ParseArgsConfig['options']>
 
 export function parse<O extends Options>(argv: string[], options: O, usage: string) {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true })
+    return parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    })
   } catch (error) {
     throw new UsageError(`${(error as Error).message}\n\n${usage}`)
   }
@@ -21,7 +26,8 @@ export function parse<O extends Options>(argv: string[], options: O, usage: stri
 export function port(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback
   const n = Number(value)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${name} must be a port number 0-65535, got "${value}"`)
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`${name} must be a port number 0-65535, got "${value}"`)
   return n
 }
 

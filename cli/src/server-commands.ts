@@ -60,7 +60,9 @@ async function startController(values: { port?: string; 'http-port'?: string; bi
     httpListen: `${bind}:${port('--http-port', values['http-port'], 8080)}`,
     ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
   })
-  say(`controller listening on ${controller.address} (gRPC) and http://${controller.httpAddress} (HTTP); data in ${controller.options.dataDir}`)
+  say(
+    `controller listening on ${controller.address} (gRPC) and http://${controller.httpAddress} (HTTP); data in ${controller.options.dataDir}`,
+  )
   controller.hosts.on('added', (h) => say(`host ${h.id} connected from ${h.address} (pid ${h.pid})`))
   controller.hosts.on('removed', (h) => say(`host ${h.id} disconnected`))
   return controller
@@ -85,7 +87,9 @@ export async function start(argv: string[]): Promise<void> {
   const first = new Promise<void>((resolve) => controller.hosts.once('added', () => resolve()))
   supervisor.start()
   await first
-  say(`Osiris is ready. Deploy with: npx osiris deploy FILE   (gRPC ${controller.address}, HTTP http://${controller.httpAddress})`)
+  say(
+    `Osiris is ready. Deploy with: npx osiris deploy FILE   (gRPC ${controller.address}, HTTP http://${controller.httpAddress})`,
+  )
 }
 
 export async function controller(argv: string[]): Promise<void> {

@@ -1,7 +1,7 @@
 // Keeps one child process running: restarts it when it exits unexpectedly,
 // with exponential backoff (reset once a child has stayed up a while), and
 // stops it with SIGTERM then, past the grace, SIGKILL.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 
 export interface SupervisorOptions {
   name: string

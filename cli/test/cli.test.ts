@@ -14,7 +14,8 @@ const env = { OSIRIS_ADDR: platform.grpc }
 const mathTs = join(dir, 'math.ts')
 writeFileSync(
   mathTs,
-  "export function addNumbers(a: number, b: number): number { return a + b }\nexport async function greet(name: string) { return `hello ${name}` }\n",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the file's own template literal
+  'export function addNumbers(a: number, b: number): number { return a + b }\nexport async function greet(name: string) { return `hello ${name}` }\n',
 )
 
 t.test('the quickstart: deploy, call, ls, rm', async (t) => {
@@ -65,7 +66,10 @@ t.test('failures print `error CODE: message` and exit non-zero', async (t) => {
   t.equal((await runCli(['deploy', thrower], env)).code, 0)
   const boom = await runCli(['call', 'boom'], env)
   t.equal(boom.code, 1)
-  t.match(boom.stderr, /^error FUNCTION_ERROR: function "boom" threw Error: kaboom\nError: kaboom\n {4}at boom \(thrower\.js:2:9\)/)
+  t.match(
+    boom.stderr,
+    /^error FUNCTION_ERROR: function "boom" threw Error: kaboom\nError: kaboom\n {4}at boom \(thrower\.js:2:9\)/,
+  )
 
   const unreachable = await runCli(['ls', '--addr', '127.0.0.1:1'], {})
   t.equal(unreachable.code, 1)

@@ -24,7 +24,10 @@ t.test('deployed functions survive a controller restart; Ctrl-C exits cleanly', 
   const dataDir = join(dir, 'restart')
   const first = await startPlatform(t, dataDir)
   const before = connect(first.grpc)
-  const deployed = await before.deploy('export function keep(x) { return [x, "kept"] }', { module: 'keep', runtime: 'js' })
+  const deployed = await before.deploy('export function keep(x) { return [x, "kept"] }', {
+    module: 'keep',
+    runtime: 'js',
+  })
   t.same(await before.callFunction('keep', 1), [1, 'kept'])
   before.close()
   const hostPid = first.hostPid()

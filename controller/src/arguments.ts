@@ -14,7 +14,12 @@ function arityText(params: readonly Parameter[]): string {
   return `${required} to ${plural(params.length)}`
 }
 
-export function checkArguments(name: string, params: readonly Parameter[], args: readonly string[], maxBytes: number): void {
+export function checkArguments(
+  name: string,
+  params: readonly Parameter[],
+  args: readonly string[],
+  maxBytes: number,
+): void {
   let bytes = 0
   for (const arg of args) bytes += Buffer.byteLength(arg)
   if (bytes > maxBytes) {
@@ -30,7 +35,10 @@ export function checkArguments(name: string, params: readonly Parameter[], args:
       JSON.parse(arg)
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error)
-      throw new OsirisError('INVALID_ARGUMENT', `argument ${i + 1} of "${name}" is not JSON (${why}): ${arg.slice(0, 80)}`)
+      throw new OsirisError(
+        'INVALID_ARGUMENT',
+        `argument ${i + 1} of "${name}" is not JSON (${why}): ${arg.slice(0, 80)}`,
+      )
     }
   })
 }

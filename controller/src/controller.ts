@@ -4,11 +4,11 @@ import type { Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import * as grpc from '@grpc/grpc-js'
 import {
+  bindServer,
   FunctionService,
   HealthService,
   HostRegistry as HostRegistryService,
   OsirisService,
-  bindServer,
   parseAddress,
   shutdownServer,
 } from '@osiris/proto'
@@ -18,7 +18,7 @@ import { FunctionRegistry } from './function-registry.ts'
 import { functionServiceHandlers, hostRegistryHandlers, osirisServiceHandlers } from './grpc-api.ts'
 import { HostRegistry } from './host-registry.ts'
 import { createGateway } from './http-gateway.ts'
-import { resolveControllerOptions, type ControllerOptions, type ResolvedControllerOptions } from './options.ts'
+import { type ControllerOptions, type ResolvedControllerOptions, resolveControllerOptions } from './options.ts'
 import { SqliteStore } from './store/sqlite-store.ts'
 
 export class Controller {

@@ -2,11 +2,11 @@
 // isolate (the controller never runs tenant code), store the code by hash,
 // register the new version atomically, and tell hosts to drop old instances.
 import {
-  OsirisError,
-  fromServiceError,
-  unary,
   type DeployRequest,
   type DeployResponse,
+  fromServiceError,
+  OsirisError,
+  unary,
   type ValidateResponse,
 } from '@osiris/proto'
 import type { FunctionRegistry } from './function-registry.ts'

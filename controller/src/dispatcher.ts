@@ -1,7 +1,7 @@
 // The call path: look the function up, check its arguments, pick a host, and
 // invoke it there within the caller's deadline.
 import { randomUUID } from 'node:crypto'
-import { fromServiceError, unary, type CallResponse } from '@osiris/proto'
+import { type CallResponse, fromServiceError, unary } from '@osiris/proto'
 import { checkArguments } from './arguments.ts'
 import type { FunctionRegistry } from './function-registry.ts'
 import type { HostRegistry } from './host-registry.ts'

@@ -1,12 +1,12 @@
 // gRPC handlers of the controller: the client API (OsirisService,
 // FunctionService) and the host API (HostRegistry). Errors become statuses in
 // handleUnary, the one conversion on this boundary.
-import * as grpc from '@grpc/grpc-js'
+import type * as grpc from '@grpc/grpc-js'
 import {
-  OsirisError,
-  handleUnary,
   type FunctionServiceHandlers,
   type HostRegistryHandlers,
+  handleUnary,
+  OsirisError,
   type OsirisServiceHandlers,
 } from '@osiris/proto'
 import type { Deployer } from './deployer.ts'

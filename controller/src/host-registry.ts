@@ -4,9 +4,9 @@
 import { EventEmitter } from 'node:events'
 import * as grpc from '@grpc/grpc-js'
 import {
-  HostService,
   type ControllerMessageOut,
   type HostMessage,
+  HostService,
   type HostServiceClient,
   type HostStatus,
   type RegisterHost,
@@ -43,7 +43,14 @@ interface HostEvents {
   status: [HostEntry]
 }
 
-const EMPTY_STATUS: HostStatus = { poolReady: 0, poolTarget: 0, inFlight: 0, instances: [], rssBytes: 0, cachedCode: [] }
+const EMPTY_STATUS: HostStatus = {
+  poolReady: 0,
+  poolTarget: 0,
+  inFlight: 0,
+  instances: [],
+  rssBytes: 0,
+  cachedCode: [],
+}
 
 export class HostRegistry extends EventEmitter<HostEvents> {
   readonly #hosts = new Map<string, HostEntry>()

@@ -2,8 +2,8 @@
 // fetched from the controller once, however many calls wait for them, and
 // checked against their hash before use.
 import { createHash } from 'node:crypto'
-import { LRUCache } from 'lru-cache'
 import { OsirisError } from '@osiris/proto'
+import { LRUCache } from 'lru-cache'
 
 export type FetchCode = (hash: string, signal: AbortSignal) => Promise<string>
 

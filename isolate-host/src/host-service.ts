@@ -1,6 +1,6 @@
 // HostService handlers: the controller's calls into this host. Domain errors
 // become gRPC statuses (in handleUnary) and nowhere else on the host side.
-import { OsirisError, handleUnary, type HostServiceHandlers } from '@osiris/proto'
+import { type HostServiceHandlers, handleUnary, OsirisError } from '@osiris/proto'
 import type { Executor } from './executor.ts'
 
 export function hostServiceHandlers(executors: readonly Executor[]): HostServiceHandlers {

@@ -1,19 +1,12 @@
 // An isolate host process's parts wired together: executors, HostService,
 // health, and the registry link to the controller.
 import * as grpc from '@grpc/grpc-js'
-import {
-  HealthService,
-  HostService,
-  bindServer,
-  parseAddress,
-  shutdownServer,
-  type HostStatus,
-} from '@osiris/proto'
+import { bindServer, HealthService, HostService, type HostStatus, parseAddress, shutdownServer } from '@osiris/proto'
 import { CodeCache } from './code-cache.ts'
 import type { Executor, LogEntry } from './executor.ts'
 import { hostServiceHandlers } from './host-service.ts'
 import { IsolateExecutor } from './isolate-executor.ts'
-import { resolveHostOptions, type HostOptions, type ResolvedHostOptions } from './options.ts'
+import { type HostOptions, type ResolvedHostOptions, resolveHostOptions } from './options.ts'
 import { RegistryClient } from './registry-client.ts'
 
 export interface StartHostOptions extends HostOptions {

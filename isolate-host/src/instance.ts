@@ -1,7 +1,7 @@
 // A function instance: a generic isolate specialized with one deployment's
 // module. One deployment per isolate, never two tenants' code in one isolate.
 // A call that breaches a limit disposes the whole instance; it is never reused.
-import { OsirisError, FunctionError, type GuestError } from '@osiris/proto'
+import { FunctionError, type GuestError, OsirisError } from '@osiris/proto'
 import type ivm from 'isolated-vm'
 import type { GenericIsolate, LogSink } from './generic-isolate.ts'
 
@@ -11,11 +11,7 @@ export interface Deployment {
   code: string
 }
 
-type Outcome =
-  | { result: string }
-  | { error: GuestError }
-  | { notJson: string }
-  | { missing: true }
+type Outcome = { result: string } | { error: GuestError } | { notJson: string } | { missing: true }
 
 type Invoke = (name: string, args: string[]) => Promise<Outcome>
 

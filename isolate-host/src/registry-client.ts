@@ -3,13 +3,13 @@
 // with backoff whenever the stream breaks (a controller restart, say).
 import * as grpc from '@grpc/grpc-js'
 import {
-  HostRegistry,
-  unary,
   type ControllerMessage,
   type HostMessageOut,
+  HostRegistry,
   type HostRegistryClient,
   type HostStatus,
   type RegisterHost,
+  unary,
 } from '@osiris/proto'
 
 export interface RegistryClientOptions {
@@ -54,9 +54,7 @@ export class RegistryClient {
   }
 
   fetchCode(codeHash: string, signal: AbortSignal): Promise<string> {
-    return unary(this.#client, this.#client.FetchCode, { codeHash }, { signal, timeoutMs: 10_000 }).then(
-      (r) => r.code,
-    )
+    return unary(this.#client, this.#client.FetchCode, { codeHash }, { signal, timeoutMs: 10_000 }).then((r) => r.code)
   }
 
   /** Sends the current status soon, folding bursts of changes into one message. */

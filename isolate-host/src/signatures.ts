@@ -2,8 +2,9 @@
 // functions it offers and their parameter names. Exported functions when the
 // module exports any; otherwise its top-level function declarations, which
 // get an export clause appended so the runtime can reach them.
+
+import { type FunctionSignature, OsirisError, type Parameter } from '@osiris/proto'
 import * as acorn from 'acorn'
-import { OsirisError, type FunctionSignature, type Parameter } from '@osiris/proto'
 
 type Node = acorn.AnyNode
 type FunctionNode = acorn.FunctionDeclaration | acorn.FunctionExpression | acorn.ArrowFunctionExpression
@@ -76,8 +77,11 @@ export function readModuleShape(code: string, filename: string): ModuleShape {
   const exported: FunctionSignature[] = []
   let hasExports = false
   for (const statement of program.body) {
-    if (statement.type === 'ImportDeclaration' || statement.type === 'ExportAllDeclaration' ||
-        (statement.type === 'ExportNamedDeclaration' && statement.source)) {
+    if (
+      statement.type === 'ImportDeclaration' ||
+      statement.type === 'ExportAllDeclaration' ||
+      (statement.type === 'ExportNamedDeclaration' && statement.source)
+    ) {
       const { line, column } = statement.loc?.start ?? { line: 0, column: 0 }
       throw compileError(filename, 'functions cannot import modules', line, column + 1)
     }

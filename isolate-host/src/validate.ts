@@ -2,9 +2,10 @@
 // and loads tenant code: TypeScript is stripped to JavaScript, the functions
 // and their parameters are read from the source, and the module is compiled,
 // linked and evaluated once in a throwaway isolate to prove it loads.
+
+import { OsirisError, type ValidateResponse } from '@osiris/proto'
 import amaro from 'amaro'
 import ivm from 'isolated-vm'
-import { OsirisError, type ValidateResponse } from '@osiris/proto'
 import { GenericIsolate } from './generic-isolate.ts'
 import { readModuleShape } from './signatures.ts'
 
@@ -58,7 +59,12 @@ export async function validateModule(
   if (shape.functions.length === 0) {
     throw new OsirisError('INVALID_ARGUMENT', `${filename} defines no functions to deploy`)
   }
-  await loadOnce(shape.code, filename, shape.functions.map((f) => f.name), options)
+  await loadOnce(
+    shape.code,
+    filename,
+    shape.functions.map((f) => f.name),
+    options,
+  )
   return { code: shape.code, functions: shape.functions }
 }
 

@@ -66,7 +66,7 @@ export function shutdownServer(server: grpc.Server, graceMs: number): Promise<vo
 export function parseAddress(address: string): { host: string; port: number } {
   const match = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(address)
   const port = Number(match?.[2])
-  if (!match || !match[1] || port > 65535) {
+  if (!match?.[1] || port > 65535) {
     throw new Error(`address must be host:port, got "${address}"`)
   }
   return { host: match[1], port }

@@ -141,9 +141,7 @@ export interface Evict {
   beforeVersion: number
 }
 
-export type ControllerMessage =
-  | { message: 'registered'; registered: Registered }
-  | { message: 'evict'; evict: Evict }
+export type ControllerMessage = { message: 'registered'; registered: Registered } | { message: 'evict'; evict: Evict }
 
 export interface FetchCodeRequest {
   codeHash: string

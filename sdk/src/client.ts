@@ -3,15 +3,15 @@
 // `code`) or its subclass FunctionError (what the function threw).
 import * as grpc from '@grpc/grpc-js'
 import {
-  FunctionService,
-  OsirisError,
-  OsirisService,
-  fromServiceError,
-  unary,
   type DeployResponse,
   type FunctionInfo,
+  FunctionService,
   type FunctionServiceClient,
+  fromServiceError,
+  OsirisError,
+  OsirisService,
   type OsirisServiceClient,
+  unary,
 } from '@osiris/proto'
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051'
@@ -54,7 +54,10 @@ function encodeArguments(name: string, args: readonly unknown[]): string[] {
     try {
       json = JSON.stringify(arg)
     } catch (error) {
-      throw new OsirisError('INVALID_ARGUMENT', `argument ${i + 1} of "${name}" cannot be encoded as JSON: ${(error as Error).message}`)
+      throw new OsirisError(
+        'INVALID_ARGUMENT',
+        `argument ${i + 1} of "${name}" cannot be encoded as JSON: ${(error as Error).message}`,
+      )
     }
     return json ?? 'null'
   })
@@ -81,7 +84,12 @@ export class OsirisClient {
 
   async #request<Req, Res>(
     client: grpc.Client,
-    method: (r: Req, m: grpc.Metadata, o: Partial<grpc.CallOptions>, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall,
+    method: (
+      r: Req,
+      m: grpc.Metadata,
+      o: Partial<grpc.CallOptions>,
+      cb: grpc.requestCallback<Res>,
+    ) => grpc.ClientUnaryCall,
     request: Req,
     options: RequestOptions = {},
   ): Promise<Res> {
@@ -102,7 +110,11 @@ export class OsirisClient {
   }
 
   /** Calls a function with a deadline or AbortSignal, and resolves the result with where it ran. */
-  async call<T = unknown>(name: string, args: readonly unknown[], options: RequestOptions = {}): Promise<CallResult<T>> {
+  async call<T = unknown>(
+    name: string,
+    args: readonly unknown[],
+    options: RequestOptions = {},
+  ): Promise<CallResult<T>> {
     const request = { functionName: name, args: encodeArguments(name, args) }
     const response = await this.#request(this.#calls, this.#calls.CallFunction, request, options)
     return {

@@ -1,20 +1,20 @@
 // @osiris/sdk: call Osiris functions from TypeScript and JavaScript.
 export {
-  ERROR_CODES,
-  FunctionError,
-  OsirisError,
   type DeployResponse,
+  ERROR_CODES,
   type ErrorCode,
+  FunctionError,
   type FunctionInfo,
   type GuestError,
+  OsirisError,
   type Parameter,
 } from '@osiris/proto'
 export {
-  DEFAULT_ADDRESS,
-  OsirisClient,
-  connect,
   type CallResult,
   type ConnectOptions,
+  connect,
+  DEFAULT_ADDRESS,
   type DeployOptions,
+  OsirisClient,
   type RequestOptions,
 } from './client.ts'

@@ -13,7 +13,9 @@ function run(file: string, args: string[]): Promise<{ stdout: string }> {
     let stderr = ''
     proc.stdout?.on('data', (c: Buffer) => (stdout += c.toString()))
     proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()))
-    proc.on('close', (code) => (code === 0 ? resolve({ stdout }) : reject(new Error(`${file} exited ${code}: ${stderr}`))))
+    proc.on('close', (code) =>
+      code === 0 ? resolve({ stdout }) : reject(new Error(`${file} exited ${code}: ${stderr}`)),
+    )
   })
 }
 const sdkDir = fileURLToPath(new URL('..', import.meta.url))

@@ -1,6 +1,6 @@
 // Test helpers that run the real `osiris` command as child processes: the
 // embedded platform (`osiris start` on port 0) and one-shot client verbs.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 

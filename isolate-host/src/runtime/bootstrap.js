@@ -4,7 +4,6 @@
 // tenant code can never reach it. `bind(namespace)` returns the invoker the
 // host calls for each call of a function of that module.
 ;(function bootstrap(log) {
-  'use strict'
   const parse = JSON.parse
   const stringify = JSON.stringify
   const StringCtor = String
