@@ -42,6 +42,7 @@ export class IsolateExecutor implements Executor {
       target: options.poolTarget,
       memoryLimitMb: options.memoryLimitMb,
       onChange: options.onChange,
+      busy: () => this.#inFlight > 0,
     })
   }
 
@@ -80,7 +81,10 @@ export class IsolateExecutor implements Executor {
         if (instance.disposed) this.#remove(instance)
       }
       this.#options.onChange()
-      if (this.#inFlight === 0) this.#drained?.()
+      if (this.#inFlight === 0) {
+        this.#pool.idle()
+        this.#drained?.()
+      }
     }
   }
 

@@ -1,6 +1,8 @@
 // The warm pool: generic isolates made ahead of time so that a function's
 // first call on this host only pays for specialization. Refilled in the
-// background, one isolate per event-loop turn, so calls interleave with it.
+// background, one isolate per event-loop turn. Making an isolate blocks the
+// thread for about a millisecond, so refills wait while calls are in flight
+// (up to `maxDeferMs`, so a host under steady load still refills).
 import { OsirisError } from '@osiris/proto'
 import { GenericIsolate } from './generic-isolate.ts'
 
@@ -11,12 +13,17 @@ export interface WarmPoolOptions {
   memoryLimitMb: number
   /** Called whenever the number of ready isolates changes. */
   onChange?: () => void
+  /** True while calls are in flight: refills wait for idle() or maxDeferMs. */
+  busy?: () => boolean
+  /** Longest a refill waits for the host to go idle, ms. Default 20. */
+  maxDeferMs?: number
 }
 
 export class WarmPool {
   readonly #ready: GenericIsolate[] = []
   readonly #options: WarmPoolOptions
   #refilling: NodeJS.Immediate | undefined
+  #deferred: NodeJS.Timeout | undefined
   #closed = false
 
   constructor(options: WarmPoolOptions) {
@@ -55,20 +62,39 @@ export class WarmPool {
   }
 
   #scheduleRefill(): void {
-    if (this.#closed || this.#refilling || this.#ready.length >= this.#options.target) return
+    if (this.#closed || this.#refilling || this.#deferred || this.#ready.length >= this.#options.target) return
     this.#refilling = setImmediate(() => {
       this.#refilling = undefined
-      if (this.#closed || this.#ready.length >= this.#options.target) return
-      this.#ready.push(new GenericIsolate(this.#options.memoryLimitMb))
-      this.#options.onChange?.()
-      this.#scheduleRefill()
+      if (this.#options.busy?.()) {
+        this.#deferred = setTimeout(() => this.#refillNow(), this.#options.maxDeferMs ?? 20)
+        return
+      }
+      this.#refillNow()
     })
+  }
+
+  #refillNow(): void {
+    clearTimeout(this.#deferred)
+    this.#deferred = undefined
+    if (this.#closed || this.#ready.length >= this.#options.target) return
+    this.#ready.push(new GenericIsolate(this.#options.memoryLimitMb))
+    this.#options.onChange?.()
+    this.#scheduleRefill()
+  }
+
+  /** The host has no calls in flight: a deferred refill may go once the answer is out. */
+  idle(): void {
+    if (!this.#deferred) return
+    clearTimeout(this.#deferred)
+    this.#deferred = undefined
+    this.#scheduleRefill()
   }
 
   close(): void {
     if (this.#closed) return
     this.#closed = true
     if (this.#refilling) clearImmediate(this.#refilling)
+    clearTimeout(this.#deferred)
     for (const generic of this.#ready.splice(0)) generic.dispose()
   }
 }
