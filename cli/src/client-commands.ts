@@ -33,6 +33,15 @@ Lists deployed functions: name, runtime, version, parameters, deployed at.
 Options:
 ${ADDR_HELP}`
 
+export const HOSTS_USAGE = `Usage: osiris hosts [options]
+
+Lists the hosts the controller knows: id, state (ready / draining), address,
+runtimes, warm pool, function instances (busy / all), calls in flight,
+capacity, memory, pid.
+
+Options:
+${ADDR_HELP}`
+
 export const RM_USAGE = `Usage: osiris rm NAME [options]
 
 Removes a function; calls to it then fail with NOT_FOUND.
@@ -137,4 +146,30 @@ export async function rm(argv: string[]): Promise<void> {
   if (!name || extra.length > 0) throw new UsageError(`rm takes one function NAME\n\n${RM_USAGE}`)
   const removed = await withClient(values.addr, (client) => client.remove(name))
   say(`removed ${removed.name} (module ${removed.module}, v${removed.version})`)
+}
+
+export async function hosts(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv, { addr: { type: 'string' } }, HOSTS_USAGE)
+  if (values.help) return say(HOSTS_USAGE)
+  if (positionals.length > 0) throw new UsageError(`hosts takes no arguments\n\n${HOSTS_USAGE}`)
+  const list = await withClient(values.addr, (client) => client.hosts())
+  if (list.length === 0) return say('no hosts connected')
+  const rows = list.map((h) => [
+    h.hostId,
+    h.state,
+    h.address,
+    h.runtimes.join(','),
+    `${h.poolReady}/${h.poolTarget}`,
+    `${h.busy}/${h.instances}`,
+    String(h.inFlight),
+    String(h.capacity),
+    `${Math.round(h.rssBytes / (1024 * 1024))} MiB`,
+    String(h.pid),
+  ])
+  say(
+    table([
+      ['HOST', 'STATE', 'ADDRESS', 'RUNTIMES', 'POOL', 'INSTANCES', 'IN-FLIGHT', 'CAPACITY', 'RSS', 'PID'],
+      ...rows,
+    ]),
+  )
 }

@@ -17,6 +17,7 @@ Use it:
   call NAME    call a function with JSON arguments
   ls           list deployed functions
   rm NAME      remove a function
+  hosts        list the controller's hosts and their load
 
 \`osiris VERB --help\` describes each verb. Client verbs reach the controller
 at --addr, else $OSIRIS_ADDR, else 127.0.0.1:50051.`
@@ -29,6 +30,7 @@ const VERBS: Record<string, (argv: string[]) => Promise<void>> = {
   call: client.call,
   ls: client.ls,
   rm: client.rm,
+  hosts: client.hosts,
 }
 
 function fail(error: unknown): void {

@@ -12,27 +12,32 @@ const say = (line: string): void => {
   process.stdout.write(`${line}\n`)
 }
 
-export const START_USAGE = `Usage: osiris start [options]
-
-Runs the whole platform on this machine: the controller, plus one isolate host
-as a supervised child process (restarted if it dies). Ctrl-C stops both.
-
-Options:
-  --port N           gRPC port (default 50051; 0 picks a free one)
+const CONTROLLER_OPTIONS = `  --port N           gRPC port (default 50051; 0 picks a free one)
   --http-port N      HTTP gateway port (default 8080; 0 picks a free one)
   --bind ADDR        address both listen on (default 127.0.0.1)
   --data-dir DIR     registry and code store (default ./.osiris)
-  --pool N           warm isolates the host keeps ready (default 8)`
+  --max-fn-instances N   most instances of one function on one host (default 32)
+  --queue-size N     most calls waiting per function before RESOURCE_EXHAUSTED (default 256)
+  --heartbeat-timeout MS a host silent this long is removed (default 3000)`
+
+export const START_USAGE = `Usage: osiris start [options]
+
+Runs the whole platform on this machine: the controller, plus isolate hosts as
+supervised child processes (each restarted if it dies). Ctrl-C stops them all.
+
+Options:
+  --hosts N          isolate host processes (default 1)
+  --pool N           warm isolates each host keeps ready (default 8)
+  --idle-ttl MS      a host disposes function instances idle this long (default 300000)
+  --capacity N       most function instances per host (default 1000)
+${CONTROLLER_OPTIONS}`
 
 export const CONTROLLER_USAGE = `Usage: osiris controller [options]
 
 Runs the controller alone; hosts join it with \`osiris host\`.
 
 Options:
-  --port N           gRPC port (default 50051; 0 picks a free one)
-  --http-port N      HTTP gateway port (default 8080; 0 picks a free one)
-  --bind ADDR        address both listen on (default 127.0.0.1)
-  --data-dir DIR     registry and code store (default ./.osiris)`
+${CONTROLLER_OPTIONS}`
 
 export const HOST_USAGE = `Usage: osiris host --controller HOST:PORT [options]
 
@@ -44,21 +49,62 @@ Options:
   --advertise ADDR   address the controller should dial (default: the bound listen address)
   --id ID            host id (default: random)
   --pool N           warm isolates kept ready (default 8)
-  --memory MB        heap limit per isolate (default 128)`
+  --memory MB        heap limit per isolate (default 128)
+  --idle-ttl MS      dispose function instances idle this long (default 300000)
+  --capacity N       most function instances at once (default 1000)
+
+SIGTERM or Ctrl-C drains: the controller stops routing here, calls in flight
+finish, then the host leaves.`
 
 const CONTROLLER_FLAGS = {
   port: { type: 'string' },
   'http-port': { type: 'string' },
   bind: { type: 'string' },
   'data-dir': { type: 'string' },
+  'max-fn-instances': { type: 'string' },
+  'queue-size': { type: 'string' },
+  'heartbeat-timeout': { type: 'string' },
 } as const
 
-async function startController(values: { port?: string; 'http-port'?: string; bind?: string; 'data-dir'?: string }) {
-  const bind = values.bind ?? '127.0.0.1'
+const HOST_TUNING_FLAGS = {
+  pool: { type: 'string' },
+  'idle-ttl': { type: 'string' },
+  capacity: { type: 'string' },
+} as const
+
+type Values = Partial<Record<string, string | boolean | undefined>>
+
+function text(values: Values, name: string): string | undefined {
+  const v = values[name]
+  return typeof v === 'string' ? v : undefined
+}
+
+/** Only the options that were given, so the defaults stay in one place (the options modules). */
+function given<T extends object>(entries: { [K in keyof T]: T[K] | undefined }): Partial<T> {
+  return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+/** Host tuning flags passed on to each supervised host child. */
+function hostTuningArgs(values: Values): string[] {
+  return Object.keys(HOST_TUNING_FLAGS).flatMap((flag) => {
+    const v = text(values, flag)
+    if (v === undefined) return []
+    positiveInt(`--${flag}`, v)
+    return [`--${flag}`, v]
+  })
+}
+
+async function startController(values: Values) {
+  const bind = text(values, 'bind') ?? '127.0.0.1'
   const controller = await Controller.start({
-    listen: `${bind}:${port('--port', values.port, 50051)}`,
-    httpListen: `${bind}:${port('--http-port', values['http-port'], 8080)}`,
-    ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
+    listen: `${bind}:${port('--port', text(values, 'port'), 50051)}`,
+    httpListen: `${bind}:${port('--http-port', text(values, 'http-port'), 8080)}`,
+    ...given({
+      dataDir: text(values, 'data-dir'),
+      maxInstancesPerFunction: positiveInt('--max-fn-instances', text(values, 'max-fn-instances')),
+      maxQueuedPerFunction: positiveInt('--queue-size', text(values, 'queue-size')),
+      heartbeatTimeoutMs: positiveInt('--heartbeat-timeout', text(values, 'heartbeat-timeout')),
+    }),
   })
   say(
     `controller listening on ${controller.address} (gRPC) and http://${controller.httpAddress} (HTTP); data in ${controller.options.dataDir}`,
@@ -69,24 +115,43 @@ async function startController(values: { port?: string; 'http-port'?: string; bi
 }
 
 export async function start(argv: string[]): Promise<void> {
-  const { values } = parse(argv, { ...CONTROLLER_FLAGS, pool: { type: 'string' } }, START_USAGE)
+  const { values } = parse(argv, { ...CONTROLLER_FLAGS, ...HOST_TUNING_FLAGS, hosts: { type: 'string' } }, START_USAGE)
   if (values.help) return say(START_USAGE)
-  const pool = positiveInt('--pool', values.pool)
+  const count = positiveInt('--hosts', values.hosts) ?? 1
+  const tuning = hostTuningArgs(values)
   const controller = await startController(values)
-  const hostArgs = ['host', '--controller', controller.address, ...(pool ? ['--pool', String(pool)] : [])]
-  const supervisor = new Supervisor({
-    name: 'host',
-    command: process.execPath,
-    args: ['--no-node-snapshot', '--conditions=osiris-source', MAIN, ...hostArgs],
-    log: say,
-  })
+  const supervisors = Array.from(
+    { length: count },
+    (_, i) =>
+      new Supervisor({
+        name: `host ${i + 1}`,
+        command: process.execPath,
+        args: [
+          '--no-node-snapshot',
+          '--conditions=osiris-source',
+          MAIN,
+          'host',
+          '--controller',
+          controller.address,
+          ...tuning,
+        ],
+        log: say,
+      }),
+  )
   onShutdown(async () => {
-    await supervisor.stop(5000)
+    await Promise.all(supervisors.map((s) => s.stop(5000)))
     await controller.close(5000)
   })
-  const first = new Promise<void>((resolve) => controller.hosts.once('added', () => resolve()))
-  supervisor.start()
-  await first
+  const all = new Promise<void>((resolve) => {
+    const seen = (): void => {
+      if (controller.hosts.list().length < count) return
+      controller.hosts.off('added', seen)
+      resolve()
+    }
+    controller.hosts.on('added', seen)
+  })
+  for (const supervisor of supervisors) supervisor.start()
+  await all
   say(
     `Osiris is ready. Deploy with: npx osiris deploy FILE   (gRPC ${controller.address}, HTTP http://${controller.httpAddress})`,
   )
@@ -107,22 +172,24 @@ export async function host(argv: string[]): Promise<void> {
       listen: { type: 'string' },
       advertise: { type: 'string' },
       id: { type: 'string' },
-      pool: { type: 'string' },
       memory: { type: 'string' },
+      ...HOST_TUNING_FLAGS,
     },
     HOST_USAGE,
   )
   if (values.help) return say(HOST_USAGE)
   const controllerAddress = values.controller ?? process.env.OSIRIS_ADDR ?? '127.0.0.1:50051'
-  const pool = positiveInt('--pool', values.pool)
-  const memory = positiveInt('--memory', values.memory)
   const running = await Host.start({
     controller: controllerAddress,
-    ...(values.listen === undefined ? {} : { listen: values.listen }),
-    ...(values.advertise === undefined ? {} : { advertise: values.advertise }),
-    ...(values.id === undefined ? {} : { hostId: values.id }),
-    ...(pool === undefined ? {} : { poolTarget: pool }),
-    ...(memory === undefined ? {} : { memoryLimitMb: memory }),
+    ...given({
+      listen: values.listen,
+      advertise: values.advertise,
+      hostId: values.id,
+      poolTarget: positiveInt('--pool', values.pool),
+      memoryLimitMb: positiveInt('--memory', values.memory),
+      idleTtlMs: positiveInt('--idle-ttl', values['idle-ttl']),
+      maxInstances: positiveInt('--capacity', values.capacity),
+    }),
   })
   onShutdown(() => running.close(5000))
   say(`host ${running.id} serving on ${running.address}; registering with controller ${controllerAddress}`)

@@ -64,7 +64,7 @@ t.test('a killed host child is restarted by the supervisor and calls work again'
   t.match(during, { code: 'UNAVAILABLE', message: /no host can run runtime "js": no hosts are connected/ })
   await platform.waitFor(/^host (\S+) connected from .* \(pid (\d+)\)/, from)
   t.not(platform.hostPid(), pid, 'a new host process')
-  t.match(platform.lines.slice(from).join('\n'), /host \(pid \d+\) exited with SIGKILL; restarting in \d+ ms/)
+  t.match(platform.lines.slice(from).join('\n'), /host 1 \(pid \d+\) exited with SIGKILL; restarting in \d+ ms/)
   await eventually(async () => (await osiris.callFunction('ping')) === 'pong', 10_000, 'calls work again')
   t.pass('calls work again after the restart')
 })

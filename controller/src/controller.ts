@@ -5,9 +5,11 @@ import type { AddressInfo } from 'node:net'
 import * as grpc from '@grpc/grpc-js'
 import {
   bindServer,
+  ClusterService,
   FunctionService,
   HealthService,
   HostRegistry as HostRegistryService,
+  OsirisError,
   OsirisService,
   parseAddress,
   shutdownServer,
@@ -15,7 +17,12 @@ import {
 import { Deployer } from './deployer.ts'
 import { Dispatcher } from './dispatcher.ts'
 import { FunctionRegistry } from './function-registry.ts'
-import { functionServiceHandlers, hostRegistryHandlers, osirisServiceHandlers } from './grpc-api.ts'
+import {
+  clusterServiceHandlers,
+  functionServiceHandlers,
+  hostRegistryHandlers,
+  osirisServiceHandlers,
+} from './grpc-api.ts'
 import { HostRegistry } from './host-registry.ts'
 import { createGateway } from './http-gateway.ts'
 import { type ControllerOptions, type ResolvedControllerOptions, resolveControllerOptions } from './options.ts'
@@ -32,6 +39,7 @@ export class Controller {
   readonly #server: grpc.Server
   readonly #http: HttpServer
   readonly #health: HealthService
+  readonly #dispatcher: Dispatcher
   #closing: Promise<void> | undefined
 
   private constructor(parts: {
@@ -41,6 +49,7 @@ export class Controller {
     server: grpc.Server
     http: HttpServer
     health: HealthService
+    dispatcher: Dispatcher
     address: string
     httpAddress: string
   }) {
@@ -50,6 +59,7 @@ export class Controller {
     this.#server = parts.server
     this.#http = parts.http
     this.#health = parts.health
+    this.#dispatcher = parts.dispatcher
     this.address = parts.address
     this.httpAddress = parts.httpAddress
   }
@@ -62,11 +72,17 @@ export class Controller {
     const dispatcher = new Dispatcher(functions, hosts, options)
     const deployer = new Deployer(functions, hosts, options)
     const server = new grpc.Server()
-    const health = new HealthService(['osiris.v1.OsirisService', 'osiris.v1.FunctionService', 'osiris.v1.HostRegistry'])
+    const health = new HealthService([
+      'osiris.v1.OsirisService',
+      'osiris.v1.FunctionService',
+      'osiris.v1.HostRegistry',
+      'osiris.v1.ClusterService',
+    ])
     health.addTo(server)
     server.addService(OsirisService.service, osirisServiceHandlers(dispatcher))
     server.addService(FunctionService.service, functionServiceHandlers(functions, deployer))
     server.addService(HostRegistryService.service, hostRegistryHandlers(hosts, functions))
+    server.addService(ClusterService.service, clusterServiceHandlers(hosts))
     const http = createGateway(dispatcher, functions, {
       maxBodyBytes: options.maxArgumentBytes + 1024,
       callTimeoutMs: options.callTimeoutMs,
@@ -87,6 +103,7 @@ export class Controller {
         server,
         http,
         health,
+        dispatcher,
         address: `${grpcAt.host}:${port}`,
         httpAddress: `${httpAt.host}:${httpPort}`,
       })
@@ -104,6 +121,7 @@ export class Controller {
     this.#closing ??= (async () => {
       this.#health.setAll('NOT_SERVING')
       this.#health.close()
+      this.#dispatcher.queue.close(new OsirisError('UNAVAILABLE', 'the controller is shutting down'))
       const httpClosed = new Promise<void>((resolve) => this.#http.close(() => resolve()))
       this.#http.closeIdleConnections()
       await shutdownServer(this.#server, graceMs)

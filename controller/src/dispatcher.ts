@@ -1,11 +1,16 @@
-// The call path: look the function up, check its arguments, pick a host, and
-// invoke it there within the caller's deadline.
+// The call path: look the function up, check its arguments, get a slot on a
+// host (at once, or from the queue), and invoke it there within the caller's
+// deadline. A call that never started on its host (the host was unreachable
+// or already leaving) goes to another host; a call in flight on a host that is
+// lost ends with UNAVAILABLE at once, never silence.
 import { randomUUID } from 'node:crypto'
-import { type CallResponse, fromServiceError, unary } from '@osiris/proto'
+import { type CallResponse, fromServiceError, neverStarted, OsirisError, unary } from '@osiris/proto'
 import { checkArguments } from './arguments.ts'
+import { CallQueue, type Slot } from './call-queue.ts'
 import type { FunctionRegistry } from './function-registry.ts'
-import type { HostRegistry } from './host-registry.ts'
-import { pickHost } from './router.ts'
+import type { HostEntry, HostRegistry } from './host-registry.ts'
+import { pickHost, reserve } from './router.ts'
+import type { FunctionRecord } from './store/store.ts'
 
 export interface CallOptions {
   callId?: string | undefined
@@ -18,44 +23,89 @@ export interface DispatcherOptions {
   /** Wall-clock limit of a call when the caller sets none shorter, ms. */
   callTimeoutMs: number
   maxArgumentBytes: number
+  maxInstancesPerFunction: number
+  maxQueuedPerFunction: number
 }
+
+/** Time given to a host's answer past the call's own limit, which the host enforces. */
+const ANSWER_SLACK_MS = 1000
+/** Hosts a call that never started is offered to before it fails. */
+const MAX_ATTEMPTS = 3
 
 export class Dispatcher {
   readonly #functions: FunctionRegistry
   readonly #hosts: HostRegistry
   readonly #options: DispatcherOptions
+  readonly queue: CallQueue
 
   constructor(functions: FunctionRegistry, hosts: HostRegistry, options: DispatcherOptions) {
     this.#functions = functions
     this.#hosts = hosts
     this.#options = options
+    this.queue = new CallQueue({ maxPerFunction: options.maxQueuedPerFunction, retryAfterMs: 100 }, (fn, exclude) =>
+      this.#place(fn, exclude),
+    )
+    const pump = (): void => this.queue.pump()
+    hosts.on('added', pump)
+    hosts.on('status', pump)
+    hosts.on('removed', pump)
+  }
+
+  #place(fn: FunctionRecord, exclude: ReadonlySet<string>): Slot | undefined {
+    const limits = { maxInstancesPerFunction: this.#options.maxInstancesPerFunction }
+    const host = pickHost(this.#hosts.list(), fn, limits, exclude)
+    return host ? { host, release: reserve(host, fn.version) } : undefined
   }
 
   async call(name: string, args: string[], options: CallOptions = {}): Promise<CallResponse> {
     const fn = this.#functions.get(name)
     checkArguments(name, fn.params, args, this.#options.maxArgumentBytes)
     const callId = options.callId || randomUUID()
-    const remaining = (options.deadlineMs ?? Number.POSITIVE_INFINITY) - Date.now()
-    const timeoutMs = Math.max(1, Math.min(this.#options.callTimeoutMs, remaining))
-    const host = pickHost(this.#hosts.list(), fn)
-    host.dispatched++
+    const deadlineMs = Math.min(
+      options.deadlineMs ?? Number.POSITIVE_INFINITY,
+      Date.now() + this.#options.callTimeoutMs,
+    )
+    const tried = new Set<string>()
+    for (;;) {
+      const slot = await this.queue.acquire(fn, tried, deadlineMs, options.signal)
+      try {
+        return await this.#invoke(slot.host, fn, args, callId, deadlineMs, options.signal)
+      } catch (error) {
+        if (!(error instanceof NotStarted)) throw error
+        tried.add(slot.host.id)
+        if (tried.size >= MAX_ATTEMPTS) throw new OsirisError('UNAVAILABLE', error.reason.message)
+      } finally {
+        slot.release()
+        this.queue.pump()
+      }
+    }
+  }
+
+  async #invoke(
+    host: HostEntry,
+    fn: FunctionRecord,
+    args: string[],
+    callId: string,
+    deadlineMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<CallResponse> {
+    const timeoutMs = Math.max(1, deadlineMs - Date.now())
+    const request = {
+      callId,
+      functionName: fn.name,
+      module: fn.module,
+      version: fn.version,
+      runtime: fn.runtime,
+      codeHash: fn.codeHash,
+      args,
+      timeoutMs: Math.min(timeoutMs, 2 ** 31 - 1),
+    }
+    const abort = signal ? AbortSignal.any([signal, host.lost.signal]) : host.lost.signal
     try {
-      const response = await unary(
-        host.client,
-        host.client.Invoke,
-        {
-          callId,
-          functionName: name,
-          module: fn.module,
-          version: fn.version,
-          runtime: fn.runtime,
-          codeHash: fn.codeHash,
-          args,
-          timeoutMs,
-        },
-        // The host enforces timeoutMs itself; the slack lets its answer arrive.
-        { timeoutMs: timeoutMs + 1000, signal: options.signal },
-      )
+      const response = await unary(host.client, host.client.Invoke, request, {
+        timeoutMs: timeoutMs + ANSWER_SLACK_MS,
+        signal: abort,
+      })
       return {
         result: response.result,
         version: fn.version,
@@ -65,9 +115,25 @@ export class Dispatcher {
         hostDurationUs: response.durationUs,
       }
     } catch (error) {
-      throw fromServiceError(error, `host "${host.id}"`)
-    } finally {
-      host.dispatched--
+      if (host.lost.signal.aborted && !signal?.aborted) {
+        throw new OsirisError(
+          'UNAVAILABLE',
+          `host "${host.id}" was lost while the call of "${fn.name}" was in flight: ${host.goneReason}`,
+        )
+      }
+      const converted = fromServiceError(error, `host "${host.id}"`)
+      if (neverStarted(error) || converted.code === 'CLOSED') throw new NotStarted(converted)
+      throw converted
     }
+  }
+}
+
+/** The host never ran the call; the dispatcher tries another. */
+class NotStarted extends Error {
+  readonly reason: OsirisError
+
+  constructor(reason: OsirisError) {
+    super(reason.message)
+    this.reason = reason
   }
 }

@@ -3,6 +3,7 @@
 // handleUnary, the one conversion on this boundary.
 import type * as grpc from '@grpc/grpc-js'
 import {
+  type ClusterServiceHandlers,
   type FunctionServiceHandlers,
   type HostRegistryHandlers,
   handleUnary,
@@ -55,5 +56,27 @@ export function hostRegistryHandlers(hosts: HostRegistry, functions: FunctionReg
       if (code === undefined) throw new OsirisError('NOT_FOUND', `no code with hash "${call.request.codeHash}"`)
       return { code }
     }),
+  }
+}
+
+export function clusterServiceHandlers(hosts: HostRegistry): ClusterServiceHandlers {
+  return {
+    ListHosts: handleUnary(() => ({
+      hosts: hosts.list().map((h) => ({
+        hostId: h.id,
+        address: h.address,
+        state: h.state,
+        runtimes: [...h.runtimes],
+        poolReady: h.status.poolReady,
+        poolTarget: h.status.poolTarget,
+        instances: h.status.instances.reduce((n, i) => n + i.busy + i.idle, 0),
+        busy: h.status.instances.reduce((n, i) => n + i.busy, 0),
+        inFlight: h.dispatched,
+        capacity: h.capacity,
+        rssBytes: h.status.rssBytes,
+        pid: h.pid,
+        connectedAtMs: h.connectedAtMs,
+      })),
+    })),
   }
 }

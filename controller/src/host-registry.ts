@@ -1,6 +1,7 @@
 // Hosts the controller knows: each registers over HostRegistry.Connect, then
-// streams status and heartbeats. A broken stream removes its host at once;
-// a host that misses heartbeats for the configured window is removed too.
+// streams status and heartbeats. A broken stream removes its host at once; a
+// host that misses heartbeats for the configured window is removed too, its
+// stream ended (so it redials when it wakes) and its in-flight calls aborted.
 import { EventEmitter } from 'node:events'
 import * as grpc from '@grpc/grpc-js'
 import {
@@ -12,23 +13,55 @@ import {
   type RegisterHost,
 } from '@osiris/proto'
 
-export type HostState = 'ready' | 'gone'
+export type HostState = 'ready' | 'draining' | 'gone'
 
-export interface HostEntry {
+type HostStream = grpc.ServerDuplexStream<HostMessage, ControllerMessageOut>
+
+export class HostEntry {
   readonly id: string
   readonly address: string
   readonly runtimes: readonly string[]
   readonly capacity: number
   readonly pid: number
   readonly client: HostServiceClient
-  readonly connectedAtMs: number
-  state: HostState
+  readonly connectedAtMs = Date.now()
+  state: HostState = 'ready'
   /** Last status the host reported. */
-  status: HostStatus
-  /** Calls dispatched to it and not answered yet, as the controller counts them. */
-  dispatched: number
-  lastSeenMs: number
-  send(message: ControllerMessageOut): void
+  status: HostStatus = EMPTY_STATUS
+  lastSeenMs = Date.now()
+  /** Why the host was removed, for the calls it leaves behind. */
+  goneReason = ''
+  /** Calls dispatched here and not answered yet, per function version (the controller's own count). */
+  readonly active = new Map<number, number>()
+  /** Most calls of a version in flight here at once since the last status: instances that exist for sure. */
+  readonly peak = new Map<number, number>()
+  /** Aborted when the host is removed, so its in-flight calls end at once. */
+  readonly lost = new AbortController()
+  readonly #stream: HostStream
+
+  constructor(info: RegisterHost, stream: HostStream) {
+    this.id = info.hostId
+    this.address = info.address
+    this.runtimes = info.runtimes
+    this.capacity = info.capacity
+    this.pid = info.pid
+    this.client = new HostService(info.address, grpc.credentials.createInsecure())
+    this.#stream = stream
+  }
+
+  get dispatched(): number {
+    let sum = 0
+    for (const n of this.active.values()) sum += n
+    return sum
+  }
+
+  send(message: ControllerMessageOut): void {
+    if (this.state !== 'gone') this.#stream.write(message)
+  }
+
+  end(): void {
+    this.#stream.end()
+  }
 }
 
 export interface HostRegistryOptions {
@@ -50,6 +83,7 @@ const EMPTY_STATUS: HostStatus = {
   instances: [],
   rssBytes: 0,
   cachedCode: [],
+  draining: false,
 }
 
 export class HostRegistry extends EventEmitter<HostEvents> {
@@ -60,7 +94,7 @@ export class HostRegistry extends EventEmitter<HostEvents> {
   constructor(options: HostRegistryOptions) {
     super()
     this.#options = options
-    this.#watchdog = setInterval(() => this.#reap(), Math.max(50, Math.floor(options.heartbeatTimeoutMs / 4)))
+    this.#watchdog = setInterval(() => this.#reap(), Math.max(50, Math.floor(options.heartbeatTimeoutMs / 10)))
     this.#watchdog.unref()
   }
 
@@ -69,77 +103,77 @@ export class HostRegistry extends EventEmitter<HostEvents> {
   }
 
   /** Handles one host's Connect stream for its whole life. */
-  connect(stream: grpc.ServerDuplexStream<HostMessage, ControllerMessageOut>): void {
+  connect(stream: HostStream): void {
     let entry: HostEntry | undefined
     stream.on('data', (message: HostMessage) => {
       if (message.message === 'register') {
-        if (entry) return
-        entry = this.#register(message.register, stream)
+        if (!entry) entry = this.#register(message.register, stream)
         return
       }
-      if (!entry) return
+      if (!entry || entry.state === 'gone') return
       entry.lastSeenMs = Date.now()
-      if (message.message === 'status') {
-        entry.status = message.status
-        this.emit('status', entry)
-      }
+      if (message.message === 'status') this.#onStatus(entry, message.status)
     })
-    const lost = (): void => {
-      if (entry) this.#remove(entry)
+    const lost = (why: string) => () => {
+      if (entry) this.remove(entry, why)
     }
-    stream.on('error', lost)
+    stream.on('error', lost('its stream failed'))
+    stream.on('cancelled', lost('its stream was cancelled'))
     stream.on('end', () => {
-      lost()
+      lost('it disconnected')()
       stream.end()
     })
-    stream.on('cancelled', lost)
   }
 
-  #register(info: RegisterHost, stream: grpc.ServerDuplexStream<HostMessage, ControllerMessageOut>): HostEntry {
+  #register(info: RegisterHost, stream: HostStream): HostEntry {
     const previous = this.#hosts.get(info.hostId)
-    if (previous) this.#remove(previous)
-    const entry: HostEntry = {
-      id: info.hostId,
-      address: info.address,
-      runtimes: info.runtimes,
-      capacity: info.capacity,
-      pid: info.pid,
-      client: new HostService(info.address, grpc.credentials.createInsecure()),
-      connectedAtMs: Date.now(),
-      state: 'ready',
-      status: EMPTY_STATUS,
-      dispatched: 0,
-      lastSeenMs: Date.now(),
-      send: (message) => {
-        if (entry.state === 'ready') stream.write(message)
-      },
-    }
+    if (previous) this.remove(previous, 'it registered again')
+    const entry = new HostEntry(info, stream)
     this.#hosts.set(entry.id, entry)
     stream.write({ registered: { hostId: entry.id, heartbeatIntervalMs: this.#options.heartbeatMs } })
     this.emit('added', entry)
     return entry
   }
 
-  #remove(entry: HostEntry): void {
+  #onStatus(entry: HostEntry, status: HostStatus): void {
+    entry.status = status
+    entry.peak.clear()
+    for (const [version, n] of entry.active) entry.peak.set(version, n)
+    if (status.draining && entry.state === 'ready') {
+      entry.state = 'draining'
+      entry.send({ drainAck: {} })
+    }
+    this.emit('status', entry)
+  }
+
+  /** Removes a host: nothing more is routed to it and its in-flight calls end with UNAVAILABLE. */
+  remove(entry: HostEntry, why: string): void {
     if (entry.state === 'gone') return
     entry.state = 'gone'
+    entry.goneReason = why
     if (this.#hosts.get(entry.id) === entry) this.#hosts.delete(entry.id)
+    entry.lost.abort()
+    entry.end()
     entry.client.close()
     this.emit('removed', entry)
   }
 
   #reap(): void {
     const cutoff = Date.now() - this.#options.heartbeatTimeoutMs
-    for (const entry of this.#hosts.values()) if (entry.lastSeenMs < cutoff) this.#remove(entry)
+    for (const entry of this.#hosts.values()) {
+      if (entry.lastSeenMs < cutoff) {
+        this.remove(entry, `it missed heartbeats for ${this.#options.heartbeatTimeoutMs} ms`)
+      }
+    }
   }
 
-  /** Sends a command to every ready host. */
+  /** Sends a command to every host still connected. */
   broadcast(message: ControllerMessageOut): void {
     for (const entry of this.#hosts.values()) entry.send(message)
   }
 
   close(): void {
     clearInterval(this.#watchdog)
-    for (const entry of [...this.#hosts.values()]) this.#remove(entry)
+    for (const entry of [...this.#hosts.values()]) this.remove(entry, 'the controller is shutting down')
   }
 }

@@ -21,6 +21,7 @@ function sendError(res: ServerResponse, error: unknown): void {
   const err = error instanceof OsirisError ? error : new OsirisError('INTERNAL', String(error))
   const body: Record<string, unknown> = { code: err.code, message: err.message }
   if (err instanceof FunctionError) body.guest = err.guest
+  if (err.retryAfterMs !== undefined) res.setHeader('retry-after', String(Math.ceil(err.retryAfterMs / 1000)))
   send(res, ERROR_CODES[err.code].http, JSON.stringify({ error: body }))
 }
 

@@ -15,6 +15,10 @@ export interface ControllerOptions {
   maxSourceBytes?: number
   /** Largest total of a call's arguments, bytes. Default 1 MiB. */
   maxArgumentBytes?: number
+  /** Most instances of one function version on one host. Default 32. */
+  maxInstancesPerFunction?: number
+  /** Most calls waiting per function for a free instance; past it, RESOURCE_EXHAUSTED. Default 256. */
+  maxQueuedPerFunction?: number
   /** Heartbeat interval asked of hosts, ms. Default 1000. */
   heartbeatMs?: number
   /** A host silent this long is removed, ms. Default 3000. */
@@ -41,6 +45,8 @@ export function resolveControllerOptions(options: ControllerOptions = {}): Resol
     callTimeoutMs: positive('callTimeoutMs', options.callTimeoutMs, 30_000),
     maxSourceBytes: positive('maxSourceBytes', options.maxSourceBytes, 1024 * 1024),
     maxArgumentBytes: positive('maxArgumentBytes', options.maxArgumentBytes, 1024 * 1024),
+    maxInstancesPerFunction: positive('maxInstancesPerFunction', options.maxInstancesPerFunction, 32),
+    maxQueuedPerFunction: positive('maxQueuedPerFunction', options.maxQueuedPerFunction, 256),
     heartbeatMs: positive('heartbeatMs', options.heartbeatMs, 1000),
     heartbeatTimeoutMs: positive('heartbeatTimeoutMs', options.heartbeatTimeoutMs, 3000),
     validateTimeoutMs: positive('validateTimeoutMs', options.validateTimeoutMs, 10_000),

@@ -1,12 +1,49 @@
-// Which host serves a call. In order: a host with a warm, idle instance of the
-// function's version; else a host that already holds its code; else any host
-// that runs its runtime. Ties go to the host with the fewest calls in flight.
+// Which host serves a call, from the controller's view of each host: what it
+// last reported plus what the controller has dispatched since.
+//   1. a host with a warm, free instance of the function's version, least
+//      loaded first (warm affinity: a function that one warm host keeps up
+//      with stays there);
+//   2. else a host with room for one more instance (under its own instance cap
+//      and the per-function cap), preferring hosts that already hold the code,
+//      then the least loaded;
+//   3. else nothing: the caller queues.
+// No host that runs the runtime at all is UNAVAILABLE at once.
 import { OsirisError } from '@osiris/proto'
 import type { HostEntry } from './host-registry.ts'
 import type { FunctionRecord } from './store/store.ts'
 
+export interface RouteLimits {
+  /** Most instances of one function version on one host. */
+  maxInstancesPerFunction: number
+}
+
+function reported(host: HostEntry, version: number): number {
+  const s = host.status.instances.find((i) => i.version === version)
+  return s ? s.busy + s.idle : 0
+}
+
+/** Instances of `version` on `host` for sure: reported, or proven by concurrent calls since. */
+export function instancesOf(host: HostEntry, version: number): number {
+  return Math.max(reported(host, version), host.peak.get(version) ?? 0, host.active.get(version) ?? 0)
+}
+
+function totalInstances(host: HostEntry): number {
+  const versions = new Set([...host.status.instances.map((i) => i.version), ...host.active.keys(), ...host.peak.keys()])
+  let sum = 0
+  for (const version of versions) sum += instancesOf(host, version)
+  return sum
+}
+
+function freeWarm(host: HostEntry, version: number): number {
+  return instancesOf(host, version) - (host.active.get(version) ?? 0)
+}
+
+function hasRoom(host: HostEntry, version: number, limits: RouteLimits): boolean {
+  return totalInstances(host) < host.capacity && instancesOf(host, version) < limits.maxInstancesPerFunction
+}
+
 function load(host: HostEntry): number {
-  return Math.max(host.dispatched, host.status.inFlight)
+  return Math.max(host.dispatched, host.status.inFlight) / Math.max(1, host.capacity)
 }
 
 function leastLoaded(hosts: HostEntry[]): HostEntry | undefined {
@@ -15,18 +52,46 @@ function leastLoaded(hosts: HostEntry[]): HostEntry | undefined {
   return best
 }
 
-/** Ready hosts that run `runtime`; UNAVAILABLE with the reason when there are none. */
+/** Hosts taking new work that run `runtime`; UNAVAILABLE with the reason when there are none. */
 export function hostsForRuntime(hosts: readonly HostEntry[], runtime: string): HostEntry[] {
   const ready = hosts.filter((h) => h.state === 'ready')
   const able = ready.filter((h) => h.runtimes.includes(runtime))
   if (able.length > 0) return able
-  const why = ready.length === 0 ? 'no hosts are connected' : `none of the ${ready.length} connected hosts offers it`
+  const why =
+    hosts.length === 0
+      ? 'no hosts are connected'
+      : ready.length === 0
+        ? `all ${hosts.length} connected hosts are draining`
+        : `none of the ${ready.length} connected hosts offers it`
   throw new OsirisError('UNAVAILABLE', `no host can run runtime "${runtime}": ${why}`)
 }
 
-export function pickHost(hosts: readonly HostEntry[], fn: FunctionRecord): HostEntry {
-  const able = hostsForRuntime(hosts, fn.runtime)
-  const warm = able.filter((h) => (h.status.instances.find((i) => i.version === fn.version)?.idle ?? 0) > 0)
-  const holding = able.filter((h) => h.status.cachedCode.includes(fn.codeHash))
-  return (leastLoaded(warm) ?? leastLoaded(holding) ?? leastLoaded(able)) as HostEntry
+/** The host to run `fn` now, or undefined when every able host is full. */
+export function pickHost(
+  hosts: readonly HostEntry[],
+  fn: FunctionRecord,
+  limits: RouteLimits,
+  exclude?: ReadonlySet<string>,
+): HostEntry | undefined {
+  const able = hostsForRuntime(hosts, fn.runtime).filter((h) => !exclude?.has(h.id))
+  const warm = leastLoaded(able.filter((h) => freeWarm(h, fn.version) > 0))
+  if (warm) return warm
+  const roomy = able.filter((h) => hasRoom(h, fn.version, limits))
+  const holding = roomy.filter((h) => h.status.cachedCode.includes(fn.codeHash))
+  return leastLoaded(holding) ?? leastLoaded(roomy)
+}
+
+/** Records a call dispatched to `host`; the returned function records its answer. */
+export function reserve(host: HostEntry, version: number): () => void {
+  const active = (host.active.get(version) ?? 0) + 1
+  host.active.set(version, active)
+  host.peak.set(version, Math.max(host.peak.get(version) ?? 0, active))
+  let released = false
+  return () => {
+    if (released) return
+    released = true
+    const left = (host.active.get(version) ?? 1) - 1
+    if (left > 0) host.active.set(version, left)
+    else host.active.delete(version)
+  }
 }

@@ -14,6 +14,9 @@ export interface StartHostOptions extends HostOptions {
   onLog?: (entry: LogEntry) => void
 }
 
+/** After the controller's drain ack, how long no new call must arrive before the host leaves. */
+const DRAIN_QUIET_MS = 100
+
 function printLog(entry: LogEntry): void {
   const time = new Date(entry.timeMs).toISOString()
   process.stdout.write(
@@ -29,6 +32,7 @@ export class Host {
   readonly #server: grpc.Server
   readonly #health: HealthService
   readonly #registry: RegistryClient
+  readonly #drain: { draining: boolean; acked: () => void }
   #closing: Promise<void> | undefined
 
   private constructor(
@@ -38,6 +42,7 @@ export class Host {
     health: HealthService,
     isolates: IsolateExecutor,
     registry: RegistryClient,
+    drain: { draining: boolean; acked: () => void },
   ) {
     this.id = options.hostId
     this.options = options
@@ -46,6 +51,7 @@ export class Host {
     this.#health = health
     this.isolates = isolates
     this.#registry = registry
+    this.#drain = drain
   }
 
   static async start(input: StartHostOptions): Promise<Host> {
@@ -61,6 +67,7 @@ export class Host {
       memoryLimitMb: options.memoryLimitMb,
       maxInstances: options.maxInstances,
       loadTimeoutMs: options.loadTimeoutMs,
+      idleTtlMs: options.idleTtlMs,
       codeCache,
       onLog: input.onLog ?? printLog,
       onChange: notify,
@@ -70,7 +77,7 @@ export class Host {
     const health = new HealthService(['osiris.v1.HostService'])
     health.addTo(server)
     server.addService(HostService.service, hostServiceHandlers(executors))
-    const listen = parseAddress(options.listen)
+    const listen = parseAddress(options.listen ?? options.advertise ?? '127.0.0.1:0')
     let port: number
     try {
       port = await bindServer(server, listen.host, listen.port)
@@ -78,10 +85,13 @@ export class Host {
       await isolates.close(0)
       throw error
     }
-    const address = options.advertise ?? `${listen.host}:${port}`
+    // An advertised port of 0 means "the port this host bound".
+    const advertised = options.advertise === undefined ? listen : parseAddress(options.advertise)
+    const address = `${advertised.host}:${advertised.port === 0 ? port : advertised.port}`
+    const drain = { draining: false, acked: () => {} }
     const status = (): HostStatus => {
       const s = isolates.status()
-      return { ...s, rssBytes: process.memoryUsage.rss(), cachedCode: codeCache.hashes() }
+      return { ...s, rssBytes: process.memoryUsage.rss(), cachedCode: codeCache.hashes(), draining: drain.draining }
     }
     registry = new RegistryClient({
       controller: options.controller,
@@ -96,10 +106,11 @@ export class Host {
       onEvict: (module, beforeVersion) => {
         for (const executor of executors) executor.evict(module, beforeVersion)
       },
+      onDrainAck: () => drain.acked(),
       heartbeatMs: options.heartbeatMs,
       coalesceMs: 20,
     })
-    return new Host(options, address, server, health, isolates, registry)
+    return new Host(options, address, server, health, isolates, registry, drain)
   }
 
   /** Resolves once the controller has registered this host. */
@@ -107,15 +118,37 @@ export class Host {
     return this.#registry.ready()
   }
 
-  /** Stops taking calls, lets in-flight ones finish (bounded), then releases everything. Idempotent. */
+  /**
+   * Drains, then releases everything. Idempotent. The host tells the controller
+   * it is draining and waits for its ack (so nothing new is routed here), keeps
+   * serving calls already on their way until none has arrived for a moment,
+   * lets in-flight calls finish (bounded by `graceMs`), then leaves.
+   */
   close(graceMs = this.options.shutdownGraceMs): Promise<void> {
     this.#closing ??= (async () => {
+      const deadline = Date.now() + graceMs
       this.#health.setAll('NOT_SERVING')
-      await this.isolates.close(graceMs)
+      await this.#drainRouting(graceMs)
+      await this.isolates.quiet(DRAIN_QUIET_MS, Math.max(0, deadline - Date.now()))
+      await shutdownServer(this.#server, Math.max(0, deadline - Date.now()))
+      await this.isolates.close(Math.max(0, deadline - Date.now()))
       this.#registry.close()
       this.#health.close()
-      await shutdownServer(this.#server, Math.min(graceMs, 1000))
     })()
     return this.#closing
+  }
+
+  /** Marks this host draining and waits (bounded) for the controller to acknowledge it. */
+  #drainRouting(graceMs: number): Promise<void> {
+    if (!this.#registry.registered) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, Math.min(graceMs, 2 * this.options.heartbeatMs))
+      this.#drain.acked = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.#drain.draining = true
+      this.#registry.sendStatusNow()
+    })
   }
 }

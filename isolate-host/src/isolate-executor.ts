@@ -15,6 +15,8 @@ export interface IsolateExecutorOptions {
   maxInstances: number
   /** Limit for a module's top-level code at deploy and at specialization, in ms. */
   loadTimeoutMs: number
+  /** Instances idle this long are disposed (scale to zero), ms. Default 300000. */
+  idleTtlMs?: number
   codeCache: CodeCache
   onLog: (entry: LogEntry) => void
   onChange: () => void
@@ -33,6 +35,9 @@ export class IsolateExecutor implements Executor {
   readonly #instances = new Map<number, FunctionInstance[]>()
   readonly #current = new WeakMap<FunctionInstance, CurrentCall>()
   #inFlight = 0
+  #lastStartMs = 0
+  readonly #sweeper: NodeJS.Timeout
+  readonly #idleTtlMs: number
   #closed = false
   #drained: (() => void) | undefined
 
@@ -44,6 +49,9 @@ export class IsolateExecutor implements Executor {
       onChange: options.onChange,
       busy: () => this.#inFlight > 0,
     })
+    this.#idleTtlMs = options.idleTtlMs ?? 300_000
+    this.#sweeper = setInterval(() => this.#sweepIdle(), Math.min(1000, Math.max(10, this.#idleTtlMs / 4)))
+    this.#sweeper.unref()
   }
 
   get pool(): WarmPool {
@@ -60,8 +68,9 @@ export class IsolateExecutor implements Executor {
   }
 
   async invoke(params: InvokeParams): Promise<InvokeResult> {
-    if (this.#closed) throw new OsirisError('UNAVAILABLE', 'this host is shutting down')
+    if (this.#closed) throw new OsirisError('CLOSED', 'this host is shutting down; the call did not start')
     const started = performance.now()
+    this.#lastStartMs = started
     this.#inFlight++
     let instance: FunctionInstance | undefined
     try {
@@ -158,6 +167,31 @@ export class IsolateExecutor implements Executor {
     this.#options.onChange()
   }
 
+  /** Disposes instances idle past the TTL; the warm pool keeps its target. */
+  #sweepIdle(): void {
+    const cutoff = Date.now() - this.#idleTtlMs
+    let swept = false
+    for (const list of this.#instances.values()) {
+      for (const instance of list) {
+        if (instance.busy || instance.lastUsedMs > cutoff) continue
+        instance.dispose()
+        this.#remove(instance)
+        swept = true
+      }
+    }
+    if (swept) this.#options.onChange()
+  }
+
+  /** Resolves once no call is in flight and none has started for `quietMs` (or after `maxMs`). */
+  async quiet(quietMs: number, maxMs: number): Promise<void> {
+    const deadline = performance.now() + maxMs
+    while (performance.now() < deadline) {
+      const since = performance.now() - this.#lastStartMs
+      if (this.#inFlight === 0 && since >= quietMs) return
+      await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(quietMs - since, 20))))
+    }
+  }
+
   status(): ExecutorStatus {
     const instances = [...this.#instances].map(([version, list]) => ({
       module: list[0]?.deployment.module ?? '',
@@ -171,6 +205,7 @@ export class IsolateExecutor implements Executor {
   async close(graceMs: number): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    clearInterval(this.#sweeper)
     if (this.#inFlight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, graceMs)

@@ -5,9 +5,9 @@ import { randomUUID } from 'node:crypto'
 export interface HostOptions {
   /** Controller's gRPC address, host:port. */
   controller: string
-  /** Where this host's HostService listens. Default 127.0.0.1:0 (a free port). */
+  /** Where this host's HostService listens. Default: the advertised address, else 127.0.0.1:0 (a free port). */
   listen?: string
-  /** Address the controller dials; default: the listen host with the bound port. */
+  /** Address the controller dials; port 0 means the bound port. Default: the listen address. */
   advertise?: string
   /** Default: a random id. */
   hostId?: string
@@ -19,6 +19,8 @@ export interface HostOptions {
   maxInstances?: number
   /** Limit for a module's top-level code, ms. Default 1000. */
   loadTimeoutMs?: number
+  /** Function instances idle this long are disposed, ms. Default 300000 (5 min). */
+  idleTtlMs?: number
   /** Bytes of function code kept in the cache. Default 64 MiB. */
   codeCacheBytes?: number
   /** Default 1000. */
@@ -27,7 +29,9 @@ export interface HostOptions {
   shutdownGraceMs?: number
 }
 
-export type ResolvedHostOptions = Readonly<Required<Omit<HostOptions, 'advertise'>> & { advertise: string | undefined }>
+export type ResolvedHostOptions = Readonly<
+  Required<Omit<HostOptions, 'advertise' | 'listen'>> & { advertise: string | undefined; listen: string | undefined }
+>
 
 function positive(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback
@@ -38,13 +42,14 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
   return Object.freeze({
     controller: options.controller,
-    listen: options.listen ?? '127.0.0.1:0',
+    listen: options.listen,
     advertise: options.advertise,
     hostId: options.hostId ?? `host-${randomUUID().slice(0, 8)}`,
     poolTarget: positive('poolTarget', options.poolTarget, 8),
     memoryLimitMb: positive('memoryLimitMb', options.memoryLimitMb, 128),
     maxInstances: positive('maxInstances', options.maxInstances, 1000),
     loadTimeoutMs: positive('loadTimeoutMs', options.loadTimeoutMs, 1000),
+    idleTtlMs: positive('idleTtlMs', options.idleTtlMs, 300_000),
     codeCacheBytes: positive('codeCacheBytes', options.codeCacheBytes, 64 * 1024 * 1024),
     heartbeatMs: positive('heartbeatMs', options.heartbeatMs, 1000),
     shutdownGraceMs: positive('shutdownGraceMs', options.shutdownGraceMs, 10_000),

@@ -17,6 +17,8 @@ export interface RegistryClientOptions {
   register: RegisterHost
   status: () => HostStatus
   onEvict: (module: string, beforeVersion: number) => void
+  /** The controller has seen this host draining and routes nothing new to it. */
+  onDrainAck: () => void
   heartbeatMs: number
   /** Status changes within this window go out as one message. */
   coalesceMs: number
@@ -57,6 +59,13 @@ export class RegistryClient {
     return unary(this.#client, this.#client.FetchCode, { codeHash }, { signal, timeoutMs: 10_000 }).then((r) => r.code)
   }
 
+  /** Sends the current status now (a state change the controller must see at once). */
+  sendStatusNow(): void {
+    clearTimeout(this.#statusTimer)
+    this.#statusTimer = undefined
+    this.#write({ status: this.#options.status() })
+  }
+
   /** Sends the current status soon, folding bursts of changes into one message. */
   statusChanged(): void {
     if (this.#statusTimer || !this.#registered) return
@@ -87,6 +96,8 @@ export class RegistryClient {
       for (const resolve of this.#waiters.splice(0)) resolve()
     } else if (message.message === 'evict') {
       this.#options.onEvict(message.evict.module, message.evict.beforeVersion)
+    } else if (message.message === 'drainAck') {
+      this.#options.onDrainAck()
     }
   }
 

@@ -38,6 +38,8 @@ export interface GuestError {
 
 export class OsirisError extends Error {
   readonly code: ErrorCode
+  /** With RESOURCE_EXHAUSTED from a full queue: how long to wait before retrying, ms. */
+  retryAfterMs: number | undefined
 
   constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
     super(message, options)
@@ -69,6 +71,7 @@ export function isErrorCode(value: string): value is ErrorCode {
 
 const CODE_KEY = 'osiris-code'
 const GUEST_KEY = 'osiris-guest-bin'
+const RETRY_KEY = 'osiris-retry-after-ms'
 
 /** Domain error (or anything thrown) → the status a gRPC handler answers with. */
 export function toServiceError(error: unknown): Partial<grpc.StatusObject> {
@@ -81,6 +84,7 @@ export function toServiceError(error: unknown): Partial<grpc.StatusObject> {
   if (err instanceof FunctionError) {
     metadata.set(GUEST_KEY, Buffer.from(JSON.stringify(err.guest)))
   }
+  if (err.retryAfterMs !== undefined) metadata.set(RETRY_KEY, String(err.retryAfterMs))
   return { code: ERROR_CODES[err.code].grpc, details: err.message, metadata }
 }
 
@@ -114,6 +118,15 @@ function readGuest(metadata: grpc.Metadata): GuestError | undefined {
 }
 
 /**
+ * True when a failed call never reached the other end: the connection could
+ * not be made, so nothing ran there and the call may go elsewhere.
+ */
+export function neverStarted(error: unknown): boolean {
+  if (!isServiceError(error) || error.metadata.get(CODE_KEY).length > 0) return false
+  return error.code === S.UNAVAILABLE && /No connection established|ECONNREFUSED|GOAWAY|connect/i.test(error.details)
+}
+
+/**
  * A failed gRPC call → the domain error it stands for. `peer` names the other
  * end in messages when the failure came from the transport rather than from
  * an Osiris server (which always sends its code).
@@ -129,5 +142,9 @@ export function fromServiceError(error: unknown, peer?: string): OsirisError {
   const code: ErrorCode =
     typeof sent === 'string' && isErrorCode(sent) ? sent : (FROM_STATUS[error.code as grpc.status] ?? 'INTERNAL')
   const guest = code === 'FUNCTION_ERROR' ? readGuest(error.metadata) : undefined
-  return guest ? new FunctionError(message, guest) : new OsirisError(code, message, { cause: error })
+  if (guest) return new FunctionError(message, guest)
+  const converted = new OsirisError(code, message, { cause: error })
+  const retry = Number(error.metadata.get(RETRY_KEY)[0])
+  if (Number.isFinite(retry) && retry > 0) converted.retryAfterMs = retry
+  return converted
 }

@@ -13,6 +13,7 @@ export const PROTO_FILES = [
   'osiris/v1/functions.proto',
   'osiris/v1/host.proto',
   'osiris/v1/registry.proto',
+  'osiris/v1/cluster.proto',
   'grpc/health/v1/health.proto',
 ] as const
 
@@ -80,7 +81,10 @@ export type HostMessageOut =
   | { status: Write<m.HostStatus> }
   | { heartbeat: Write<m.Heartbeat> }
 /** What the controller writes on a host's Connect stream. */
-export type ControllerMessageOut = { registered: Write<m.Registered> } | { evict: Write<m.Evict> }
+export type ControllerMessageOut =
+  | { registered: Write<m.Registered> }
+  | { evict: Write<m.Evict> }
+  | { drainAck: Record<string, never> }
 
 export interface HostRegistryClient extends grpc.Client {
   Connect(
@@ -92,6 +96,13 @@ export interface HostRegistryClient extends grpc.Client {
 export interface HostRegistryHandlers extends grpc.UntypedServiceImplementation {
   Connect: grpc.handleBidiStreamingCall<m.HostMessage, ControllerMessageOut>
   FetchCode: grpc.handleUnaryCall<m.FetchCodeRequest, Write<m.FetchCodeResponse>>
+}
+
+export interface ClusterServiceClient extends grpc.Client {
+  ListHosts: Unary<m.ListHostsRequest, m.ListHostsResponse>
+}
+export interface ClusterServiceHandlers extends grpc.UntypedServiceImplementation {
+  ListHosts: grpc.handleUnaryCall<m.ListHostsRequest, Write<m.ListHostsResponse>>
 }
 
 export interface HealthClient extends grpc.Client {
@@ -120,4 +131,5 @@ export const OsirisService = typed<OsirisServiceClient>('osiris.v1.OsirisService
 export const FunctionService = typed<FunctionServiceClient>('osiris.v1.FunctionService')
 export const HostService = typed<HostServiceClient>('osiris.v1.HostService')
 export const HostRegistry = typed<HostRegistryClient>('osiris.v1.HostRegistry')
+export const ClusterService = typed<ClusterServiceClient>('osiris.v1.ClusterService')
 export const Health = typed<HealthClient>('grpc.health.v1.Health')

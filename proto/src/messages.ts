@@ -120,6 +120,7 @@ export interface HostStatus {
   instances: InstanceStatus[]
   rssBytes: number
   cachedCode: string[]
+  draining: boolean
 }
 
 export interface Heartbeat {
@@ -141,7 +142,10 @@ export interface Evict {
   beforeVersion: number
 }
 
-export type ControllerMessage = { message: 'registered'; registered: Registered } | { message: 'evict'; evict: Evict }
+export type ControllerMessage =
+  | { message: 'registered'; registered: Registered }
+  | { message: 'evict'; evict: Evict }
+  | { message: 'drainAck'; drainAck: Record<string, never> }
 
 export interface FetchCodeRequest {
   codeHash: string
@@ -149,6 +153,28 @@ export interface FetchCodeRequest {
 
 export interface FetchCodeResponse {
   code: string
+}
+
+export type ListHostsRequest = Record<string, never>
+
+export interface HostInfo {
+  hostId: string
+  address: string
+  state: string
+  runtimes: string[]
+  poolReady: number
+  poolTarget: number
+  instances: number
+  busy: number
+  inFlight: number
+  capacity: number
+  rssBytes: number
+  pid: number
+  connectedAtMs: number
+}
+
+export interface ListHostsResponse {
+  hosts: HostInfo[]
 }
 
 export interface HealthCheckRequest {

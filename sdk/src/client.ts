@@ -3,11 +3,14 @@
 // `code`) or its subclass FunctionError (what the function threw).
 import * as grpc from '@grpc/grpc-js'
 import {
+  ClusterService,
+  type ClusterServiceClient,
   type DeployResponse,
   type FunctionInfo,
   FunctionService,
   type FunctionServiceClient,
   fromServiceError,
+  type HostInfo,
   OsirisError,
   OsirisService,
   type OsirisServiceClient,
@@ -67,6 +70,7 @@ export class OsirisClient {
   readonly address: string
   readonly #calls: OsirisServiceClient
   readonly #functions: FunctionServiceClient
+  readonly #cluster: ClusterServiceClient
   readonly #timeoutMs: number | undefined
   #closed = false
 
@@ -80,6 +84,7 @@ export class OsirisClient {
       'grpc.max_receive_message_length': 16 * 1024 * 1024,
     })
     this.#functions = new FunctionService(address, credentials, { channelOverride: this.#calls.getChannel() })
+    this.#cluster = new ClusterService(address, credentials, { channelOverride: this.#calls.getChannel() })
   }
 
   async #request<Req, Res>(
@@ -149,11 +154,17 @@ export class OsirisClient {
     return response.function
   }
 
+  /** The hosts the controller knows, with their state, pool, instances and load. */
+  async hosts(options?: RequestOptions): Promise<HostInfo[]> {
+    return (await this.#request(this.#cluster, this.#cluster.ListHosts, {}, options)).hosts
+  }
+
   /** Closes the channel. Idempotent; requests after it reject with code CLOSED. */
   close(): void {
     if (this.#closed) return
     this.#closed = true
     this.#functions.close()
+    this.#cluster.close()
     this.#calls.close()
   }
 }

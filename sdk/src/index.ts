@@ -6,6 +6,7 @@ export {
   FunctionError,
   type FunctionInfo,
   type GuestError,
+  type HostInfo,
   OsirisError,
   type Parameter,
 } from '@osiris/proto'

@@ -25,6 +25,8 @@ t.test('builds to JS + .d.ts that plain Node imports', async (t) => {
   // Inside the package, so @osiris/proto resolves through the workspace as it would from node_modules.
   const out = mkdtempSync(join(sdkDir, '.test-build-'))
   t.teardown(() => rmSync(out, { recursive: true, force: true }))
+  // The SDK's types come from @osiris/proto's build, as they would once both are published.
+  await run(process.execPath, [tsc, '-p', join(sdkDir, '..', 'proto', 'tsconfig.build.json')])
   await run(process.execPath, [tsc, '-p', join(sdkDir, 'tsconfig.build.json'), '--outDir', out])
   t.ok(existsSync(join(out, 'index.js')), 'index.js')
   t.ok(existsSync(join(out, 'index.d.ts')), 'index.d.ts')

@@ -1,0 +1,135 @@
+// Calls waiting for a free instance: a bounded FIFO per function, served
+// round-robin across functions so one hot function cannot starve the rest.
+// Each waiter honours its caller's deadline and AbortSignal; past the bound a
+// call is refused at once with RESOURCE_EXHAUSTED and a retry hint.
+import { OsirisError } from '@osiris/proto'
+import type { HostEntry } from './host-registry.ts'
+import type { FunctionRecord } from './store/store.ts'
+
+export interface Slot {
+  host: HostEntry
+  release: () => void
+}
+
+/** Tries to place a call now; undefined when every able host is full. Throws when none can ever run it. */
+export type Placer = (fn: FunctionRecord, exclude: ReadonlySet<string>) => Slot | undefined
+
+interface Waiter {
+  fn: FunctionRecord
+  exclude: ReadonlySet<string>
+  enqueuedMs: number
+  settle: (slot: Slot | Error) => void
+}
+
+export interface CallQueueOptions {
+  /** Most calls waiting per function. */
+  maxPerFunction: number
+  /** Suggested wait before retrying a refused call, ms. */
+  retryAfterMs: number
+}
+
+export class CallQueue {
+  readonly #options: CallQueueOptions
+  readonly #place: Placer
+  /** Waiting calls per function name, oldest first; Map order is the round-robin order. */
+  readonly #waiting = new Map<string, Waiter[]>()
+
+  constructor(options: CallQueueOptions, place: Placer) {
+    this.#options = options
+    this.#place = place
+  }
+
+  get size(): number {
+    let n = 0
+    for (const list of this.#waiting.values()) n += list.length
+    return n
+  }
+
+  /** A slot for `fn`: at once when a host has room and nobody waits ahead, else when one frees. */
+  acquire(fn: FunctionRecord, exclude: ReadonlySet<string>, deadlineMs: number, signal?: AbortSignal): Promise<Slot> {
+    const queue = this.#waiting.get(fn.name) ?? []
+    if (queue.length === 0) {
+      const slot = this.#place(fn, exclude)
+      if (slot) return Promise.resolve(slot)
+    }
+    if (queue.length >= this.#options.maxPerFunction) {
+      const error = new OsirisError(
+        'RESOURCE_EXHAUSTED',
+        `function "${fn.name}" has ${queue.length} calls waiting for an instance, the most allowed; retry in ${this.#options.retryAfterMs} ms`,
+      )
+      error.retryAfterMs = this.#options.retryAfterMs
+      return Promise.reject(error)
+    }
+    return new Promise<Slot>((resolve, reject) => {
+      const waiter: Waiter = {
+        fn,
+        exclude,
+        enqueuedMs: Date.now(),
+        settle: (outcome) => {
+          clearTimeout(timer)
+          signal?.removeEventListener('abort', onAbort)
+          if (outcome instanceof Error) reject(outcome)
+          else resolve(outcome)
+        },
+      }
+      const drop = (error: OsirisError): void => {
+        const list = this.#waiting.get(fn.name)
+        const at = list?.indexOf(waiter) ?? -1
+        if (list && at >= 0) {
+          list.splice(at, 1)
+          if (list.length === 0) this.#waiting.delete(fn.name)
+          waiter.settle(error)
+        }
+      }
+      const waitMs = deadlineMs - Date.now()
+      const timer = setTimeout(
+        () =>
+          drop(
+            new OsirisError(
+              'DEADLINE_EXCEEDED',
+              `call of "${fn.name}" waited ${Date.now() - waiter.enqueuedMs} ms for a free instance and reached its deadline`,
+            ),
+          ),
+        Math.max(0, Math.min(waitMs, 2 ** 31 - 1)),
+      )
+      const onAbort = (): void => drop(new OsirisError('CANCELLED', `call of "${fn.name}" was cancelled while queued`))
+      signal?.addEventListener('abort', onAbort, { once: true })
+      queue.push(waiter)
+      this.#waiting.set(fn.name, queue)
+    })
+  }
+
+  /** Places waiting calls while hosts have room: one per function per round, until a round places none. */
+  pump(): void {
+    let placed = true
+    while (placed && this.#waiting.size > 0) {
+      placed = false
+      for (const [name, list] of [...this.#waiting]) {
+        const head = list[0]
+        if (!head) continue
+        let slot: Slot | undefined
+        try {
+          slot = this.#place(head.fn, head.exclude)
+        } catch (error) {
+          // No host can run it any more (all gone): fail every waiter of this function.
+          this.#waiting.delete(name)
+          for (const waiter of list) waiter.settle(error as Error)
+          continue
+        }
+        if (!slot) continue
+        list.shift()
+        // Move the function to the back of the round-robin order.
+        this.#waiting.delete(name)
+        if (list.length > 0) this.#waiting.set(name, list)
+        head.settle(slot)
+        placed = true
+      }
+    }
+  }
+
+  /** Fails every waiting call (controller shutdown). */
+  close(error: Error): void {
+    for (const list of this.#waiting.values()) for (const waiter of list) waiter.settle(error)
+    this.#waiting.clear()
+  }
+}

@@ -1,5 +1,0 @@
-export * from './errors.ts';
-export * from './grpc-util.ts';
-export * from './health.ts';
-export * from './loader.ts';
-export type * from './messages.ts';
