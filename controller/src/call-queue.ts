@@ -14,6 +14,9 @@ export interface Slot {
 /** Tries to place a call now; undefined when every able host is full. Throws when none can ever run it. */
 export type Placer = (fn: FunctionRecord, exclude: ReadonlySet<string>) => Slot | undefined
 
+/** Most time a queued call's answer is sent ahead of its deadline, ms. */
+const DEADLINE_MARGIN_MS = 50
+
 interface Waiter {
   fn: FunctionRecord
   exclude: ReadonlySet<string>
@@ -81,7 +84,10 @@ export class CallQueue {
           waiter.settle(error)
         }
       }
+      // Answer a little before the caller's deadline, so the reason reaches it
+      // before its own timer fires with a bare "deadline exceeded".
       const waitMs = deadlineMs - Date.now()
+      const answerMs = waitMs - Math.min(DEADLINE_MARGIN_MS, waitMs / 10)
       const timer = setTimeout(
         () =>
           drop(
@@ -90,7 +96,7 @@ export class CallQueue {
               `call of "${fn.name}" waited ${Date.now() - waiter.enqueuedMs} ms for a free instance and reached its deadline`,
             ),
           ),
-        Math.max(0, Math.min(waitMs, 2 ** 31 - 1)),
+        Math.max(0, Math.min(answerMs, 2 ** 31 - 1)),
       )
       const onAbort = (): void => drop(new OsirisError('CANCELLED', `call of "${fn.name}" was cancelled while queued`))
       signal?.addEventListener('abort', onAbort, { once: true })

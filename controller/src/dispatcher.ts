@@ -4,7 +4,7 @@
 // or already leaving) goes to another host; a call in flight on a host that is
 // lost ends with UNAVAILABLE at once, never silence.
 import { randomUUID } from 'node:crypto'
-import { type CallResponse, fromServiceError, neverStarted, OsirisError, unary } from '@osiris/proto'
+import { type CallResponse, fromServiceError, isTransportError, neverStarted, OsirisError, unary } from '@osiris/proto'
 import { checkArguments } from './arguments.ts'
 import { CallQueue, type Slot } from './call-queue.ts'
 import type { FunctionRegistry } from './function-registry.ts'
@@ -115,14 +115,14 @@ export class Dispatcher {
         hostDurationUs: response.durationUs,
       }
     } catch (error) {
-      if (host.lost.signal.aborted && !signal?.aborted) {
-        throw new OsirisError(
-          'UNAVAILABLE',
-          `host "${host.id}" was lost while the call of "${fn.name}" was in flight: ${host.goneReason}`,
-        )
-      }
+      const lost = `host "${host.id}" was lost while the call of "${fn.name}" was in flight`
+      if (host.lost.signal.aborted && !signal?.aborted)
+        throw new OsirisError('UNAVAILABLE', `${lost}: ${host.goneReason}`)
       const converted = fromServiceError(error, `host "${host.id}"`)
       if (neverStarted(error) || converted.code === 'CLOSED') throw new NotStarted(converted)
+      if (isTransportError(error) && converted.code === 'UNAVAILABLE') {
+        throw new OsirisError('UNAVAILABLE', `${lost}: ${error.details}`)
+      }
       throw converted
     }
   }

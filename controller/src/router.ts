@@ -4,8 +4,8 @@
 //      loaded first (warm affinity: a function that one warm host keeps up
 //      with stays there);
 //   2. else a host with room for one more instance (under its own instance cap
-//      and the per-function cap), preferring hosts that already hold the code,
-//      then the least loaded;
+//      and the per-function cap): the least loaded, ties going to a host with
+//      a generic isolate ready, then to one that already holds the code;
 //   3. else nothing: the caller queues.
 // No host that runs the runtime at all is UNAVAILABLE at once.
 import { OsirisError } from '@osiris/proto'
@@ -52,6 +52,32 @@ function leastLoaded(hosts: HostEntry[]): HostEntry | undefined {
   return best
 }
 
+/**
+ * For a cold start: the least loaded host, ties going to one with a generic
+ * isolate ready in its pool, then to one already holding the code.
+ */
+function bestForColdStart(hosts: HostEntry[], codeHash: string): HostEntry | undefined {
+  const rank = (h: HostEntry): [number, number, number] => [
+    load(h),
+    h.status.poolReady > 0 ? 0 : 1,
+    h.status.cachedCode.includes(codeHash) ? 0 : 1,
+  ]
+  let best: HostEntry | undefined
+  let bestRank: [number, number, number] | undefined
+  for (const host of hosts) {
+    const r = rank(host)
+    if (
+      !bestRank ||
+      r[0] < bestRank[0] ||
+      (r[0] === bestRank[0] && (r[1] < bestRank[1] || (r[1] === bestRank[1] && r[2] < bestRank[2])))
+    ) {
+      best = host
+      bestRank = r
+    }
+  }
+  return best
+}
+
 /** Hosts taking new work that run `runtime`; UNAVAILABLE with the reason when there are none. */
 export function hostsForRuntime(hosts: readonly HostEntry[], runtime: string): HostEntry[] {
   const ready = hosts.filter((h) => h.state === 'ready')
@@ -76,9 +102,10 @@ export function pickHost(
   const able = hostsForRuntime(hosts, fn.runtime).filter((h) => !exclude?.has(h.id))
   const warm = leastLoaded(able.filter((h) => freeWarm(h, fn.version) > 0))
   if (warm) return warm
-  const roomy = able.filter((h) => hasRoom(h, fn.version, limits))
-  const holding = roomy.filter((h) => h.status.cachedCode.includes(fn.codeHash))
-  return leastLoaded(holding) ?? leastLoaded(roomy)
+  return bestForColdStart(
+    able.filter((h) => hasRoom(h, fn.version, limits)),
+    fn.codeHash,
+  )
 }
 
 /** Records a call dispatched to `host`; the returned function records its answer. */

@@ -80,7 +80,10 @@ export class RegistryClient {
     const stream = this.#client.Connect()
     this.#stream = stream
     stream.on('data', (message: ControllerMessage) => this.#onMessage(message))
+    // The call's status arrives however it ends: the controller went away,
+    // ended the stream (it dropped this host), or the connection failed.
     stream.on('error', () => {})
+    stream.on('status', () => this.#lost(stream))
     stream.on('close', () => this.#lost(stream))
     stream.write({ register: this.#options.register })
   }

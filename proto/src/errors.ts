@@ -117,13 +117,21 @@ function readGuest(metadata: grpc.Metadata): GuestError | undefined {
   }
 }
 
+/** A failed call whose status came from the transport, not from an Osiris server's handler. */
+export function isTransportError(error: unknown): error is grpc.ServiceError {
+  return isServiceError(error) && error.metadata.get(CODE_KEY).length === 0
+}
+
 /**
  * True when a failed call never reached the other end: the connection could
  * not be made, so nothing ran there and the call may go elsewhere.
  */
 export function neverStarted(error: unknown): boolean {
-  if (!isServiceError(error) || error.metadata.get(CODE_KEY).length > 0) return false
-  return error.code === S.UNAVAILABLE && /No connection established|ECONNREFUSED|GOAWAY|connect/i.test(error.details)
+  return (
+    isTransportError(error) &&
+    error.code === S.UNAVAILABLE &&
+    /No connection established|ECONNREFUSED|GOAWAY|connect/i.test(error.details)
+  )
 }
 
 /**

@@ -70,6 +70,16 @@ export class Platform {
     })
   }
 
+  /** Pids of every host that has connected, by host id (latest connection wins). */
+  hostPids(): Map<string, number> {
+    const pids = new Map<string, number>()
+    for (const line of this.lines) {
+      const m = /^host (\S+) connected from .* \(pid (\d+)\)/.exec(line)
+      if (m?.[1] && m[2]) pids.set(m[1], Number(m[2]))
+    }
+    return pids
+  }
+
   /** The pid of the host child most recently connected. */
   hostPid(): number {
     const connected = this.lines.filter((l) => /^host \S+ connected from/.test(l)).at(-1)
