@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, OsirisError } from '@osiris/sdk'
 import t from 'tap'
-import { eventually, startPlatform } from './helpers/platform.ts'
+import { BIN, eventually, runCli, spawnAsUser, startPlatform } from './helpers/platform.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'osiris-routing-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -43,6 +43,41 @@ t.test('three hosts register and are listed', async (t) => {
     t.same(h.runtimes, ['js', 'ts'])
     t.ok(h.pid > 0)
   }
+})
+
+t.test('osiris hosts prints each host with its state and load', async (t) => {
+  const res = await runCli(['hosts', '--addr', platform.grpc])
+  t.equal(res.code, 0, res.stderr)
+  const lines = res.stdout.trimEnd().split('\n')
+  t.match(lines[0], /^HOST\s+STATE\s+ADDRESS\s+RUNTIMES\s+POOL\s+INSTANCES\s+IN-FLIGHT\s+CAPACITY\s+RSS\s+PID$/)
+  t.equal(lines.length, 4)
+  for (const line of lines.slice(1))
+    t.match(line, /^host-\S+\s+ready\s+127\.0\.0\.1:\d+\s+js,ts\s+\d+\/\d+\s+\d+\/\d+\s+\d+\s+1000\s+\d+ MiB\s+\d+$/)
+})
+
+t.test('a host joins from another address with osiris host --advertise', async (t) => {
+  const extra = spawnAsUser(process.execPath, [
+    ...['--no-node-snapshot', '--conditions=osiris-source', BIN, 'host'],
+    ...['--controller', platform.grpc, '--advertise', '127.0.0.2:0', '--id', 'joiner'],
+  ])
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        if (extra.exitCode !== null) return resolve()
+        extra.once('exit', () => resolve())
+        extra.kill('SIGTERM')
+      }),
+  )
+  await eventually(async () => (await osiris.hosts()).some((h) => h.hostId === 'joiner'), 10_000, 'joiner registered')
+  const joiner = (await osiris.hosts()).find((h) => h.hostId === 'joiner')
+  t.match(joiner?.address, /^127\.0\.0\.2:\d+$/)
+  t.match(joiner?.address, /:(?!0$)\d+$/, 'the advertised port is the bound one')
+  extra.kill('SIGTERM')
+  await eventually(
+    async () => !(await osiris.hosts()).some((h) => h.hostId === 'joiner'),
+    10_000,
+    'joiner drained and left',
+  )
 })
 
 t.test('warm affinity: sequential calls of one function use one warm instance', async (t) => {
@@ -144,7 +179,7 @@ t.test('kill -9 a host under load: every call is answered; calls after the kill 
   await osiris.deploy(BUSY.replace('busy', 'steady'), { module: 'steady', runtime: 'js' })
   const traffic = load('steady', 6)
   await eventually(async () => traffic.outcomes.length >= 30, 10_000, 'load running')
-  const [victimId, victimPid] = [...platform.hostPids()][0] ?? []
+  const { hostId: victimId, pid: victimPid } = (await osiris.hosts())[0] ?? { hostId: '', pid: 0 }
   const killedAt = Date.now()
   process.kill(Number(victimPid), 'SIGKILL')
   await eventually(
@@ -163,13 +198,17 @@ t.test('kill -9 a host under load: every call is answered; calls after the kill 
     t.ok(f.startedAt <= killedAt, 'only calls already in flight fail')
   }
   t.equal(after.filter((o) => o.result !== 'ok').length, 0, 'every call started after the kill succeeds')
-  await eventually(async () => (await osiris.hosts()).length === 3, 15_000, 'the supervisor restarts the host')
+  await eventually(
+    async () => (await osiris.hosts()).length === 3,
+    15_000,
+    `the supervisor restarts the host; output:\n${platform.lines.slice(-20).join('\n')}`,
+  )
 })
 
 t.test(
   'SIGSTOP a host: it is removed within the heartbeat window, traffic flows; SIGCONT brings it back',
   async (t) => {
-    const [stoppedId, pid] = [...platform.hostPids()].at(-1) ?? []
+    const { hostId: stoppedId, pid } = (await osiris.hosts()).at(-1) ?? { hostId: '', pid: 0 }
     t.teardown(() => {
       try {
         process.kill(Number(pid), 'SIGCONT')
@@ -198,7 +237,7 @@ t.test(
 t.test('drain under load: SIGTERM a host and no call fails', async (t) => {
   const traffic = load('steady', 6)
   await eventually(async () => traffic.outcomes.length >= 30, 10_000, 'load running')
-  const [drainedId, pid] = [...platform.hostPids()][1] ?? []
+  const { hostId: drainedId, pid } = (await osiris.hosts())[1] ?? { hostId: '', pid: 0 }
   const from = platform.lines.length
   process.kill(Number(pid), 'SIGTERM')
   await platform.waitFor(new RegExp(`^host ${drainedId} disconnected`), from, 15_000)
