@@ -20,6 +20,15 @@ t.teardown(() => osiris.close())
 
 const BUSY = 'export function busy(ms) { const end = Date.now() + ms; while (Date.now() < end) {} return ms }'
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
 function count<T>(items: T[]): Map<T, number> {
   const counts = new Map<T, number>()
   for (const item of items) counts.set(item, (counts.get(item) ?? 0) + 1)
@@ -180,8 +189,10 @@ t.test('kill -9 a host under load: every call is answered; calls after the kill 
   const traffic = load('steady', 6)
   await eventually(async () => traffic.outcomes.length >= 30, 10_000, 'load running')
   const { hostId: victimId, pid: victimPid } = (await osiris.hosts())[0] ?? { hostId: '', pid: 0 }
-  const killedAt = Date.now()
   process.kill(Number(victimPid), 'SIGKILL')
+  // "After the kill" starts once the process is really gone; calls that reached it before can fail.
+  await eventually(async () => !alive(Number(victimPid)), 5000, 'victim gone')
+  const killedAt = Date.now()
   await eventually(
     async () => traffic.outcomes.filter((o) => o.startedAt > killedAt).length >= 60,
     20_000,
