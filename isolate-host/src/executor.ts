@@ -3,6 +3,7 @@
 // the same calls and report the same status.
 import type { InstanceStatus, ValidateResponse } from '@osiris/proto'
 import type { LogLevel } from './generic-isolate.ts'
+import type { FunctionLimits } from './limits.ts'
 
 export interface InvokeParams {
   callId: string
@@ -12,7 +13,10 @@ export interface InvokeParams {
   codeHash: string
   /** One JSON text per argument, already checked by the controller. */
   args: string[]
+  /** The caller's deadline for this call, ms; the function's own timeoutMs applies when shorter. */
   timeoutMs: number
+  /** The function's limits as deployed; unset ones take the host's defaults (limits.ts). */
+  limits?: Partial<FunctionLimits>
 }
 
 export interface InvokeResult {

@@ -1,41 +1,70 @@
 // A generic isolate: a V8 isolate with one context and the Osiris runtime
 // globals installed, holding no tenant code yet. The warm pool keeps these
 // ready; `specialize` (instance.ts) turns one into a function instance.
-import { readFileSync } from 'node:fs'
 import ivm from 'isolated-vm'
-
-const BOOTSTRAP_SOURCE = readFileSync(new URL('./runtime/bootstrap.js', import.meta.url), 'utf8')
+import { randomBytes, urlParse } from './runtime-host.ts'
+import { RUNTIME_SOURCE } from './runtime-source.ts'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 export type LogSink = (level: LogLevel, line: string) => void
-type Bind = (namespace: unknown) => unknown
+/** Where the runtime's timer requests go: set by the instance for its calls. */
+export interface TimerSink {
+  schedule(seq: number, id: number, delayMs: number): void
+  cancel(seq: number, id: number): void
+}
+type Bind = (namespace: unknown, nowMs: number) => unknown
+type Fire = (seq: number, id: number, nowMs: number) => void
 
 const LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warn', 'error'])
 const discard: LogSink = () => {}
+const noTimers: TimerSink = { schedule: () => {}, cancel: () => {} }
+
+function int(value: unknown): number {
+  return typeof value === 'number' && Number.isSafeInteger(value) ? value : -1
+}
 
 export class GenericIsolate {
   readonly isolate: ivm.Isolate
   readonly context: ivm.Context
-  /** `bind(namespace) → invoke` from the bootstrap; held by the host only. */
+  readonly memoryLimitMb: number
+  /** `bind(namespace, now) → invoke` from the runtime; held by the host only. */
   readonly bind: ivm.Reference<Bind>
+  /** `fire(seq, id, now)`: runs a due timer; held by the host only. */
+  readonly fire: ivm.Reference<Fire>
   /** Where console output goes; set when the isolate is specialized. */
   sink: LogSink = discard
+  timers: TimerSink = noTimers
 
   /** Creates an isolate with the runtime installed (synchronous, a few ms). */
   constructor(memoryLimitMb: number) {
+    this.memoryLimitMb = memoryLimitMb
     this.isolate = new ivm.Isolate({ memoryLimit: memoryLimitMb })
     try {
       this.context = this.isolate.createContextSync()
-      const script = this.isolate.compileScriptSync(BOOTSTRAP_SOURCE, { filename: 'osiris:runtime' })
-      const bootstrap = script.runSync(this.context, { reference: true }) as ivm.Reference<(log: unknown) => Bind>
-      const log = new ivm.Callback(
-        (level: unknown, line: unknown) => {
-          this.sink(typeof level === 'string' && LEVELS.has(level) ? (level as LogLevel) : 'info', String(line))
-        },
-        { ignored: true },
-      )
-      this.bind = bootstrap.applySync(undefined, [log], { result: { reference: true } }) as ivm.Reference<Bind>
-      bootstrap.release()
+      const script = this.isolate.compileScriptSync(RUNTIME_SOURCE, { filename: 'osiris:runtime' })
+      const runtime = script.runSync(this.context, { reference: true }) as ivm.Reference<
+        (...args: unknown[]) => unknown
+      >
+      const callbacks = [
+        new ivm.Callback(
+          (level: unknown, line: unknown) => {
+            const known = typeof level === 'string' && LEVELS.has(level)
+            this.sink(known ? (level as LogLevel) : 'info', typeof line === 'string' ? line : '')
+          },
+          { ignored: true },
+        ),
+        new ivm.Callback((seq: unknown, id: unknown, ms: unknown) => this.timers.schedule(int(seq), int(id), int(ms)), {
+          ignored: true,
+        }),
+        new ivm.Callback((seq: unknown, id: unknown) => this.timers.cancel(int(seq), int(id)), { ignored: true }),
+        new ivm.Callback(randomBytes),
+        new ivm.Callback(urlParse),
+      ]
+      const entry = runtime.applySync(undefined, callbacks, { result: { reference: true } }) as ivm.Reference<unknown[]>
+      this.bind = entry.getSync(0, { reference: true }) as ivm.Reference<Bind>
+      this.fire = entry.getSync(1, { reference: true }) as ivm.Reference<Fire>
+      entry.release()
+      runtime.release()
       script.release()
     } catch (error) {
       this.isolate.dispose()

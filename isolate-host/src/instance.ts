@@ -1,9 +1,13 @@
 // A function instance: a generic isolate specialized with one deployment's
 // module. One deployment per isolate, never two tenants' code in one isolate.
 // A call that breaches a limit disposes the whole instance; it is never reused.
-import { FunctionError, type GuestError, OsirisError } from '@osiris/proto'
+import { OsirisError } from '@osiris/proto'
 import type ivm from 'isolated-vm'
-import type { GenericIsolate, LogSink } from './generic-isolate.ts'
+import { type Breach, CallGuard } from './call-guard.ts'
+import { CallTimers } from './call-timers.ts'
+import type { GenericIsolate, LogLevel, LogSink } from './generic-isolate.ts'
+import { type FunctionLimits, isolateLimits, LIMIT_BOUNDS } from './limits.ts'
+import { readOutcome } from './outcome.ts'
 
 export interface Deployment {
   module: string
@@ -11,26 +15,26 @@ export interface Deployment {
   code: string
 }
 
-type Outcome = { result: string } | { error: GuestError } | { notJson: string } | { missing: true }
+type Invoke = (name: string, args: string[], seq: number, nowMs: number, limits: number[]) => Promise<string>
 
-type Invoke = (name: string, args: string[]) => Promise<Outcome>
+/** Room for the runtime's truncation marker on top of a call's log budget. */
+const MARKER_BYTES = 256
 
-/** Stack lines of the runtime wrapper mean nothing to the function's author. */
-function guestStack(stack: string): string {
-  return stack
-    .split('\n')
-    .filter((line) => !line.includes('osiris:runtime'))
-    .join('\n')
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
 }
 
 export class FunctionInstance {
   readonly deployment: Deployment
   readonly #generic: GenericIsolate
   readonly #invoke: ivm.Reference<Invoke>
+  readonly #sink: LogSink
+  #seq = 0
+  #logLeft = LIMIT_BOUNDS.maxLogBytes.default + MARKER_BYTES
   busy = false
   /** Evicted while busy: disposed when its call ends. */
   retired = false
-  lastUsedMs = Date.now()
+  lastUsedMs = performance.now()
 
   /**
    * Loads the deployment's module into `generic` (compile, link, evaluate) and
@@ -39,15 +43,18 @@ export class FunctionInstance {
   constructor(generic: GenericIsolate, deployment: Deployment, sink: LogSink, timeoutMs: number) {
     this.deployment = deployment
     this.#generic = generic
+    this.#sink = sink
     try {
       const { isolate, context } = generic
       const module = isolate.compileModuleSync(deployment.code, { filename: `${deployment.module}.js` })
       module.instantiateSync(context, (specifier) => {
         throw new Error(`cannot import "${specifier}": functions cannot import modules`)
       })
-      generic.sink = sink
+      generic.sink = (level, line) => this.#log(level, line)
+      // Sets the runtime's clock for top-level code (a fire outside any call runs nothing).
+      generic.fire.applySync(undefined, [0, 0, Date.now()])
       module.evaluateSync({ timeout: timeoutMs })
-      this.#invoke = generic.bind.applySync(undefined, [module.namespace.derefInto()], {
+      this.#invoke = generic.bind.applySync(undefined, [module.namespace.derefInto(), Date.now()], {
         result: { reference: true },
       }) as ivm.Reference<Invoke>
     } catch (error) {
@@ -60,44 +67,76 @@ export class FunctionInstance {
     return this.#generic.disposed
   }
 
-  /**
-   * Runs `name(...args)`. The wall-clock limit covers awaited promises too:
-   * when it fires the isolate is disposed, which stops the work.
-   */
-  async call(name: string, args: string[], timeoutMs: number): Promise<string> {
-    this.lastUsedMs = Date.now()
-    let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      this.dispose()
-    }, timeoutMs)
-    let outcome: Outcome
-    try {
-      outcome = (await this.#invoke.apply(undefined, [name, args], {
-        arguments: { copy: true },
-        result: { promise: true, copy: true },
-        timeout: timeoutMs,
-      })) as Outcome
-    } catch (error) {
-      throw this.#failure(name, error, timedOut, timeoutMs)
-    } finally {
-      clearTimeout(timer)
-      this.lastUsedMs = Date.now()
-    }
-    return unwrap(this.deployment, name, outcome)
+  /** Heap limit of this instance's isolate, MiB. */
+  get memoryMb(): number {
+    return this.#generic.memoryLimitMb
   }
 
-  #failure(name: string, error: unknown, timedOut: boolean, timeoutMs: number): OsirisError {
-    const message = error instanceof Error ? error.message : String(error)
-    const memory = /memory limit/i.test(message)
+  /** Host-side backstop of the runtime's own per-call log bound. */
+  #log(level: LogLevel, line: string): void {
+    const size = Buffer.byteLength(line) + 1
+    if (size > this.#logLeft) {
+      this.#logLeft = 0
+      return
+    }
+    this.#logLeft -= size
+    this.#sink(level, line)
+  }
+
+  /**
+   * Runs `name(...args)` under `limits`. The wall-clock limit covers awaited
+   * promises and timers too: a breach disposes the isolate, which stops the work.
+   */
+  async call(name: string, args: string[], limits: Readonly<FunctionLimits>): Promise<string> {
+    this.lastUsedMs = performance.now()
+    const seq = ++this.#seq
+    const { isolate } = this.#generic
+    const guard = new CallGuard(isolate, limits.timeoutMs, limits.cpuMs, () => this.dispose())
+    const timers = new CallTimers(seq, limits.maxTimers, (id) => this.#fire(guard, seq, id))
+    this.#generic.timers = timers
+    this.#logLeft = limits.maxLogBytes + MARKER_BYTES
+    let raw: unknown
+    try {
+      raw = await this.#invoke.apply(undefined, [name, args, seq, Date.now(), isolateLimits(limits)], {
+        arguments: { copy: true },
+        result: { promise: true, copy: true },
+        timeout: limits.timeoutMs,
+      })
+    } catch (error) {
+      throw this.#failure(name, error, guard.breach, limits)
+    } finally {
+      guard.end()
+      timers.close()
+      this.lastUsedMs = performance.now()
+    }
+    if (guard.breach !== undefined) throw this.#failure(name, undefined, guard.breach, limits)
+    return readOutcome({ ...this.deployment, functionName: name, maxResultBytes: limits.maxResultBytes }, raw)
+  }
+
+  #fire(guard: CallGuard, seq: number, id: number): void {
+    if (this.disposed) return
+    this.#generic.fire
+      .apply(undefined, [seq, id, Date.now()], { arguments: { copy: true }, timeout: guard.remainingMs })
+      .catch((error: unknown) => {
+        if (!this.disposed) guard.trip(breachOf(messageOf(error)) ?? 'timeout')
+      })
+  }
+
+  #failure(name: string, error: unknown, breach: Breach | undefined, limits: Readonly<FunctionLimits>): OsirisError {
     this.dispose()
-    if (timedOut || /timed out/i.test(message)) {
-      return new OsirisError('DEADLINE_EXCEEDED', `function "${name}" ran past its ${timeoutMs} ms timeout`)
+    switch (breach ?? breachOf(messageOf(error))) {
+      case 'timeout':
+        return new OsirisError('DEADLINE_EXCEEDED', `function "${name}" ran past its ${limits.timeoutMs} ms timeout`)
+      case 'cpu':
+        return new OsirisError('DEADLINE_EXCEEDED', `function "${name}" used more than ${limits.cpuMs} ms of CPU time`)
+      case 'memory':
+        return new OsirisError(
+          'RESOURCE_EXHAUSTED',
+          `function "${name}" ran past its ${limits.memoryMb} MiB memory limit and was stopped`,
+        )
+      default:
+        return new OsirisError('INTERNAL', `function "${name}" failed in its isolate: ${messageOf(error)}`)
     }
-    if (memory) {
-      return new OsirisError('RESOURCE_EXHAUSTED', `function "${name}" ran out of memory and was stopped`)
-    }
-    return new OsirisError('INTERNAL', `function "${name}" failed in its isolate: ${message}`)
   }
 
   dispose(): void {
@@ -105,26 +144,21 @@ export class FunctionInstance {
   }
 }
 
-function unwrap(deployment: Deployment, name: string, outcome: Outcome): string {
-  if ('result' in outcome && typeof outcome.result === 'string') return outcome.result
-  if ('error' in outcome) {
-    const guest = { ...outcome.error, stack: guestStack(outcome.error.stack) }
-    throw new FunctionError(`function "${name}" threw ${guest.name}: ${guest.message}`, guest)
-  }
-  if ('notJson' in outcome) {
-    throw new OsirisError(
-      'RESULT_NOT_JSON',
-      `function "${name}" returned a value that cannot be encoded as JSON: ${outcome.notJson}`,
-    )
-  }
-  throw new OsirisError('NOT_FOUND', `module "${deployment.module}" v${deployment.version} has no function "${name}"`)
+/** What isolated-vm's error says happened, when it says. */
+function breachOf(message: string): Breach | undefined {
+  if (/memory limit/i.test(message)) return 'memory'
+  if (/timed out/i.test(message)) return 'timeout'
+  return undefined
 }
 
 function loadError(deployment: Deployment, error: unknown): OsirisError {
-  const message = error instanceof Error ? error.message : String(error)
+  const message = messageOf(error)
   const where = `module "${deployment.module}" v${deployment.version}`
   if (/timed out/i.test(message)) {
     return new OsirisError('DEADLINE_EXCEEDED', `${where}: top-level code ran past its timeout`)
+  }
+  if (/memory limit/i.test(message)) {
+    return new OsirisError('RESOURCE_EXHAUSTED', `${where}: top-level code ran past its memory limit`)
   }
   return new OsirisError('INTERNAL', `${where} failed to load: ${message}`)
 }

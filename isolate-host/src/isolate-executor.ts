@@ -4,7 +4,9 @@
 import { OsirisError } from '@osiris/proto'
 import type { CodeCache } from './code-cache.ts'
 import type { Executor, ExecutorStatus, InvokeParams, InvokeResult, LogEntry } from './executor.ts'
+import { GenericIsolate } from './generic-isolate.ts'
 import { FunctionInstance } from './instance.ts'
+import { defaultLimits, type FunctionLimits, resolveLimits } from './limits.ts'
 import { ISOLATE_RUNTIMES, validateModule } from './validate.ts'
 import { WarmPool } from './warm-pool.ts'
 
@@ -34,6 +36,7 @@ export class IsolateExecutor implements Executor {
   /** Warm instances by deployment version; one module version per entry. */
   readonly #instances = new Map<number, FunctionInstance[]>()
   readonly #current = new WeakMap<FunctionInstance, CurrentCall>()
+  readonly #defaultLimits: Readonly<FunctionLimits>
   #inFlight = 0
   #lastStartMs = 0
   readonly #sweeper: NodeJS.Timeout
@@ -43,6 +46,7 @@ export class IsolateExecutor implements Executor {
 
   constructor(options: IsolateExecutorOptions) {
     this.#options = options
+    this.#defaultLimits = defaultLimits({ memoryMb: options.memoryLimitMb })
     this.#pool = new WarmPool({
       target: options.poolTarget,
       memoryLimitMb: options.memoryLimitMb,
@@ -74,13 +78,15 @@ export class IsolateExecutor implements Executor {
     this.#inFlight++
     let instance: FunctionInstance | undefined
     try {
-      instance = this.#idleInstance(params.version)
+      const resolved = resolveLimits(params.limits, this.#defaultLimits)
+      const limits = { ...resolved, timeoutMs: Math.min(resolved.timeoutMs, params.timeoutMs) }
+      instance = this.#idleInstance(params.version, limits.memoryMb)
       const coldStart = instance === undefined
-      instance ??= await this.#specialize(params)
+      instance ??= await this.#specialize(params, limits.memoryMb)
       instance.busy = true
       this.#current.set(instance, { functionName: params.functionName, callId: params.callId })
       this.#options.onChange()
-      const result = await instance.call(params.functionName, params.args, params.timeoutMs)
+      const result = await instance.call(params.functionName, params.args, limits)
       return { result, coldStart, durationUs: Math.round((performance.now() - started) * 1000) }
     } finally {
       this.#inFlight--
@@ -97,14 +103,15 @@ export class IsolateExecutor implements Executor {
     }
   }
 
-  #idleInstance(version: number): FunctionInstance | undefined {
-    return this.#instances.get(version)?.find((i) => !i.busy && !i.disposed)
+  #idleInstance(version: number, memoryMb: number): FunctionInstance | undefined {
+    return this.#instances.get(version)?.find((i) => !i.busy && !i.disposed && i.memoryMb === memoryMb)
   }
 
-  async #specialize(params: InvokeParams): Promise<FunctionInstance> {
+  async #specialize(params: InvokeParams, memoryMb: number): Promise<FunctionInstance> {
     const code = await this.#options.codeCache.get(params.codeHash)
     this.#makeRoom()
-    const { generic } = this.#pool.take()
+    // The pool holds isolates at the host's default heap limit; another size is made on the spot.
+    const generic = memoryMb === this.#options.memoryLimitMb ? this.#pool.take().generic : new GenericIsolate(memoryMb)
     const deployment = { module: params.module, version: params.version, code }
     const instance: FunctionInstance = new FunctionInstance(
       generic,

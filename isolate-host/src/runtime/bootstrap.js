@@ -1,67 +1,128 @@
-// Installed into every generic context before any tenant code exists. It runs
-// as a plain script: the host calls the function it evaluates to with a log
-// callback, and keeps the returned `bind` only as a host-side reference, so
-// tenant code can never reach it. `bind(namespace)` returns the invoker the
-// host calls for each call of a function of that module.
-;(function bootstrap(log) {
-  const parse = JSON.parse
-  const stringify = JSON.stringify
-  const StringCtor = String
+// Part of the isolate runtime, run last: installs every global and returns
+// the two entry points the host keeps as references (nothing in the globals
+// points to them, so tenant code can never reach them):
+//   bind(namespace, now) → invoke(name, argsJson[], seq, now, limits) → outcome
+//   fire(seq, id, now)   runs a due timer of call `seq`
+// An outcome is one string, so nothing but a primitive crosses back to the
+// host: 'R' + result JSON | 'E' + `${name.length}:${message.length}:` + name +
+// message + stack (what was thrown) | 'N' + why the
+// result is not JSON | 'L' + its size in bytes, over the limit | 'M' (no such function).
 
-  function text(value) {
-    if (typeof value === 'string') return value
-    try {
-      const json = stringify(value)
-      return json === undefined ? StringCtor(value) : json
-    } catch {
-      return StringCtor(value)
-    }
+import { installClock } from './clock.js'
+import { installClone } from './clone.js'
+import { jsonParse, jsonStringify, SafeMap, StringCtor, utf8Length } from './common.js'
+import { installConsole } from './console.js'
+import { installCrypto } from './crypto.js'
+import { installEncoding } from './encoding.js'
+import { installLockdown } from './lockdown.js'
+import { installTimers } from './timers.js'
+import { installUrl } from './url.js'
+export function main(log, schedule, cancel, random, urlParse) {
+  const global = globalThis
+  const DEFAULT_LOG_BYTES = 64 * 1024
+  const state = { now: 0, call: null, log: { left: DEFAULT_LOG_BYTES, max: DEFAULT_LOG_BYTES, truncated: false } }
+  const clock = {
+    get now() {
+      return state.now
+    },
   }
-  function writer(level) {
-    return (...args) => {
-      log(level, args.map(text).join(' '))
-    }
-  }
-  const console = {
-    log: writer('info'),
-    info: writer('info'),
-    debug: writer('debug'),
-    warn: writer('warn'),
-    error: writer('error'),
-  }
-  Object.defineProperty(globalThis, 'console', { value: Object.freeze(console), writable: false, configurable: false })
 
+  installLockdown(global)
+  installClock(global, clock)
+  installConsole(global, log, state)
+  const fire = installTimers(global, schedule, cancel, state)
+  installEncoding(global)
+  installUrl(global, urlParse)
+  installClone(global)
+  installCrypto(global, random)
+
+  function cut(value, max) {
+    const text = StringCtor(value)
+    return text.length > max ? `${text.slice(0, max)}…` : text
+  }
   function describe(error) {
     try {
       if (error !== null && typeof error === 'object') {
-        return {
-          name: StringCtor(error.name ?? 'Error'),
-          message: StringCtor(error.message ?? ''),
-          stack: StringCtor(error.stack ?? ''),
-        }
+        return [cut(error.name ?? 'Error', 200), cut(error.message ?? '', 8192), cut(error.stack ?? '', 16384)]
       }
-      return { name: 'Error', message: text(error), stack: '' }
+      return ['Error', cut(typeof error === 'string' ? error : (jsonStringify(error) ?? StringCtor(error)), 8192), '']
     } catch {
-      return { name: 'Error', message: 'the thrown value could not be read', stack: '' }
+      return ['Error', 'the thrown value could not be read', '']
+    }
+  }
+  function report(error) {
+    const [name, message] = describe(error)
+    global.console.error(`Uncaught ${name}: ${message}`)
+  }
+
+  /** Deepest nesting of arrays and objects in a JSON text. */
+  function depthOf(json, limit) {
+    let depth = 0
+    let inString = false
+    for (let i = 0; i < json.length; i++) {
+      const c = json.charCodeAt(i)
+      if (inString) {
+        if (c === 0x5c) i++
+        else if (c === 0x22) inString = false
+      } else if (c === 0x22) inString = true
+      else if (c === 0x5b || c === 0x7b) {
+        if (++depth > limit) return depth
+      } else if (c === 0x5d || c === 0x7d) depth--
+    }
+    return depth
+  }
+
+  function encodeResult(value, maxBytes, maxDepth) {
+    if (typeof value === 'function' || typeof value === 'symbol')
+      return `N${typeof value === 'function' ? 'a function' : 'a Symbol'}`
+    let json
+    try {
+      json = jsonStringify(value)
+    } catch (error) {
+      if (error instanceof RangeError) return `Nit nests deeper than ${maxDepth} levels`
+      return `N${describe(error)[1]}`
+    }
+    if (json === undefined) return 'Rnull'
+    const bytes = utf8Length(json, maxBytes)
+    if (bytes > maxBytes) return `L${json.length > maxBytes ? json.length : bytes}`
+    if (json.length > 2 * maxDepth && depthOf(json, maxDepth) > maxDepth)
+      return `Nit nests deeper than ${maxDepth} levels`
+    return `R${json}`
+  }
+
+  function bind(namespace, now) {
+    state.now = now
+    return async function invoke(name, args, seq, now, limits) {
+      const [maxResultBytes, maxResultDepth, maxLogBytes, maxTimers] = limits
+      state.now = now
+      state.log = { left: maxLogBytes, max: maxLogBytes, truncated: false }
+      const call = { seq, timers: new SafeMap(), maxTimers }
+      state.call = call
+      try {
+        const fn = namespace[name]
+        if (typeof fn !== 'function') return 'M'
+        const parsed = []
+        for (let i = 0; i < args.length; i++) parsed.push(jsonParse(args[i]))
+        let value
+        try {
+          value = await fn(...parsed)
+        } catch (error) {
+          const [errorName, message, stack] = describe(error)
+          return `E${errorName.length}:${message.length}:${errorName}${message}${stack}`
+        }
+        return encodeResult(value, maxResultBytes, maxResultDepth)
+      } finally {
+        if (state.call === call) state.call = null
+        call.timers.clear()
+      }
     }
   }
 
-  return function bind(namespace) {
-    return async function invoke(name, args) {
-      const fn = namespace[name]
-      if (typeof fn !== 'function') return { missing: true }
-      let value
-      try {
-        value = await fn(...args.map((arg) => parse(arg)))
-      } catch (error) {
-        return { error: describe(error) }
-      }
-      try {
-        const json = stringify(value)
-        return { result: json === undefined ? 'null' : json }
-      } catch (error) {
-        return { notJson: describe(error).message }
-      }
-    }
-  }
-})
+  return [
+    bind,
+    function fireTimer(seq, id, now) {
+      state.now = now
+      fire(seq, id, report)
+    },
+  ]
+}

@@ -1,0 +1,72 @@
+// Per-function limits: what one call of a function may use. Each has a
+// platform default and a maximum; a function may ask for less or more (up to
+// the maximum) at deploy, and resolveLimits turns what it asked for into one
+// complete, frozen set. A call past any limit ends with the code in
+// DESIGN.md's table and its instance is disposed.
+import { OsirisError } from '@osiris/proto'
+
+export interface FunctionLimits {
+  /** Wall-clock time of one call, awaited work and timers included, ms. */
+  timeoutMs: number
+  /** CPU time of one call (isolate.cpuTime), ms. */
+  cpuMs: number
+  /** Heap limit of the function's isolate, MiB. */
+  memoryMb: number
+  /** Size of the result's JSON text, UTF-8 bytes. */
+  maxResultBytes: number
+  /** Deepest nesting of arrays and objects in a result. */
+  maxResultDepth: number
+  /** Console output of one call, UTF-8 bytes; past it one marker line, then nothing. */
+  maxLogBytes: number
+  /** Timers pending at once in one call. */
+  maxTimers: number
+}
+
+type Bounds = Readonly<Record<keyof FunctionLimits, { min: number; default: number; max: number }>>
+
+export const LIMIT_BOUNDS: Bounds = Object.freeze({
+  timeoutMs: { min: 1, default: 30_000, max: 300_000 },
+  cpuMs: { min: 1, default: 10_000, max: 300_000 },
+  memoryMb: { min: 8, default: 128, max: 1024 },
+  maxResultBytes: { min: 2, default: 1024 * 1024, max: 16 * 1024 * 1024 },
+  maxResultDepth: { min: 1, default: 128, max: 1024 },
+  maxLogBytes: { min: 0, default: 64 * 1024, max: 1024 * 1024 },
+  maxTimers: { min: 0, default: 1000, max: 10_000 },
+})
+
+const NAMES = Object.keys(LIMIT_BOUNDS) as (keyof FunctionLimits)[]
+
+/** The platform defaults, with the host's own overrides (e.g. its --memory). */
+export function defaultLimits(overrides: Partial<FunctionLimits> = {}): Readonly<FunctionLimits> {
+  const base = Object.fromEntries(NAMES.map((name) => [name, LIMIT_BOUNDS[name].default])) as unknown as FunctionLimits
+  return resolveLimits(overrides, base)
+}
+
+/**
+ * `requested` over `defaults`: every value an integer within its bounds,
+ * else INVALID_ARGUMENT naming the limit, the value and the range.
+ */
+export function resolveLimits(
+  requested: Partial<FunctionLimits> | undefined,
+  defaults: Readonly<FunctionLimits>,
+): Readonly<FunctionLimits> {
+  const resolved = { ...defaults }
+  for (const name of NAMES) {
+    const value: unknown = requested?.[name]
+    if (value === undefined) continue
+    const { min, max } = LIMIT_BOUNDS[name]
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new OsirisError(
+        'INVALID_ARGUMENT',
+        `limit ${name} must be an integer from ${min} to ${max}, got ${typeof value === 'number' ? value : JSON.stringify(value)}`,
+      )
+    }
+    resolved[name] = value
+  }
+  return Object.freeze(resolved)
+}
+
+/** The limits the runtime inside the isolate enforces, in the order invoke() takes them. */
+export function isolateLimits(limits: Readonly<FunctionLimits>): number[] {
+  return [limits.maxResultBytes, limits.maxResultDepth, limits.maxLogBytes, limits.maxTimers]
+}

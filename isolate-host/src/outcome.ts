@@ -1,0 +1,71 @@
+// Reads what the runtime's invoke answered (one tagged string, see
+// runtime/bootstrap.js) into a result or the error to throw. Everything that
+// comes out of an isolate is tenant-controlled in the worst case, so the
+// shape and the size are checked here again, whatever the runtime promised.
+import { FunctionError, OsirisError } from '@osiris/proto'
+
+export interface OutcomeContext {
+  module: string
+  version: number
+  functionName: string
+  maxResultBytes: number
+}
+
+/** Stack lines of the runtime wrapper mean nothing to the function's author. */
+function guestStack(stack: string): string {
+  return stack
+    .split('\n')
+    .filter((line) => !line.includes('osiris:runtime'))
+    .join('\n')
+}
+
+function tooLarge(ctx: OutcomeContext, bytes: number): OsirisError {
+  return new OsirisError(
+    'PAYLOAD_TOO_LARGE',
+    `function "${ctx.functionName}" returned ${bytes} bytes of JSON, over its limit of ${ctx.maxResultBytes}`,
+  )
+}
+
+function thrown(ctx: OutcomeContext, body: string): FunctionError {
+  const match = /^(\d+):(\d+):/.exec(body)
+  const nameLength = Number(match?.[1] ?? -1)
+  const messageLength = Number(match?.[2] ?? -1)
+  const start = match?.[0].length ?? 0
+  let guest = { name: 'Error', message: 'the thrown value could not be read', stack: '' }
+  if (match && start + nameLength + messageLength <= body.length) {
+    guest = {
+      name: body.slice(start, start + nameLength),
+      message: body.slice(start + nameLength, start + nameLength + messageLength),
+      stack: guestStack(body.slice(start + nameLength + messageLength)),
+    }
+  }
+  return new FunctionError(`function "${ctx.functionName}" threw ${guest.name}: ${guest.message}`, guest)
+}
+
+/** The result's JSON text, or throws the call's OsirisError. */
+export function readOutcome(ctx: OutcomeContext, raw: unknown): string {
+  if (typeof raw !== 'string' || raw.length === 0) {
+    throw new OsirisError('INTERNAL', `function "${ctx.functionName}": the runtime answered ${typeof raw}`)
+  }
+  const body = raw.slice(1)
+  switch (raw[0]) {
+    case 'R': {
+      const bytes = body.length * 3 <= ctx.maxResultBytes ? body.length : Buffer.byteLength(body)
+      if (bytes > ctx.maxResultBytes) throw tooLarge(ctx, bytes)
+      return body
+    }
+    case 'L':
+      throw tooLarge(ctx, Number.parseInt(body, 10) || ctx.maxResultBytes + 1)
+    case 'E':
+      throw thrown(ctx, body)
+    case 'N':
+      throw new OsirisError(
+        'RESULT_NOT_JSON',
+        `function "${ctx.functionName}" returned a value that cannot be encoded as JSON: ${body.slice(0, 8192)}`,
+      )
+    case 'M':
+      throw new OsirisError('NOT_FOUND', `module "${ctx.module}" v${ctx.version} has no function "${ctx.functionName}"`)
+    default:
+      throw new OsirisError('INTERNAL', `function "${ctx.functionName}": the runtime answered an unknown outcome`)
+  }
+}
