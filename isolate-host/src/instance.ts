@@ -34,7 +34,7 @@ export class FunctionInstance {
   busy = false
   /** Evicted while busy: disposed when its call ends. */
   retired = false
-  lastUsedMs = performance.now()
+  lastUsedMs = Date.now()
 
   /**
    * Loads the deployment's module into `generic` (compile, link, evaluate) and
@@ -88,7 +88,7 @@ export class FunctionInstance {
    * promises and timers too: a breach disposes the isolate, which stops the work.
    */
   async call(name: string, args: string[], limits: Readonly<FunctionLimits>): Promise<string> {
-    this.lastUsedMs = performance.now()
+    this.lastUsedMs = Date.now()
     const seq = ++this.#seq
     const { isolate } = this.#generic
     const guard = new CallGuard(isolate, limits.timeoutMs, limits.cpuMs, () => this.dispose())
@@ -107,7 +107,7 @@ export class FunctionInstance {
     } finally {
       guard.end()
       timers.close()
-      this.lastUsedMs = performance.now()
+      this.lastUsedMs = Date.now()
     }
     if (guard.breach !== undefined) throw this.#failure(name, undefined, guard.breach, limits)
     return readOutcome({ ...this.deployment, functionName: name, maxResultBytes: limits.maxResultBytes }, raw)
