@@ -19,7 +19,12 @@ const hosts = Array.from({ length: hostCount }, (_, h) => {
     poolReady: 8,
     poolTarget: 8,
     inFlight: 0,
-    instances: Array.from({ length: perHost }, (_, i) => ({ module: `m${i}`, version: h * perHost + i, busy: 0, idle: 1 })),
+    instances: Array.from({ length: perHost }, (_, i) => ({
+      module: `m${i}`,
+      version: h * perHost + i,
+      busy: 0,
+      idle: 1,
+    })),
     rssBytes: 0,
     cachedCode: [],
     draining: false,

@@ -83,9 +83,11 @@ export class Controller {
     server.addService(FunctionService.service, functionServiceHandlers(functions, deployer))
     server.addService(HostRegistryService.service, hostRegistryHandlers(hosts, functions))
     server.addService(ClusterService.service, clusterServiceHandlers(hosts))
-    const http = createGateway(dispatcher, functions, {
-      maxBodyBytes: options.maxArgumentBytes + 1024,
-      callTimeoutMs: options.callTimeoutMs,
+    const http = createGateway({
+      dispatcher,
+      functions,
+      hosts,
+      options: { maxBodyBytes: options.maxArgumentBytes + 1024, callTimeoutMs: options.callTimeoutMs },
     })
     try {
       const grpcAt = parseAddress(options.listen)

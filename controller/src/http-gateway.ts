@@ -1,15 +1,36 @@
-// HTTP/JSON gateway: `POST /v1/call/{name}` with a JSON array of arguments
-// answers the result as JSON; `GET /v1/functions` lists them; `GET /healthz`.
-// Errors are one JSON shape, `{"error": {"code", "message", "guest"?}}`, with
-// the HTTP status of the error table: this is the boundary's one conversion.
+// HTTP/JSON gateway. Its routes are one table (ROUTES) that both serves and is
+// checked against the OpenAPI document shipped beside it (openapi.json,
+// served at /openapi.json). Errors are one JSON shape,
+// `{"error": {"code", "message", "guest"?}}`, with the HTTP status of the
+// error table: this is the boundary's one conversion.
+import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { ERROR_CODES, FunctionError, OsirisError } from '@osiris/proto'
 import type { Dispatcher } from './dispatcher.ts'
 import type { FunctionRegistry } from './function-registry.ts'
+import type { HostRegistry } from './host-registry.ts'
+
+export const OPENAPI_DOCUMENT = readFileSync(new URL('../openapi.json', import.meta.url), 'utf8')
 
 export interface GatewayOptions {
   maxBodyBytes: number
   callTimeoutMs: number
+}
+
+interface Context {
+  dispatcher: Dispatcher
+  functions: FunctionRegistry
+  hosts: HostRegistry
+  options: GatewayOptions
+}
+
+type Handler = (ctx: Context, req: IncomingMessage, res: ServerResponse, params: string[]) => Promise<void> | void
+
+export interface Route {
+  method: 'GET' | 'POST'
+  /** The path as the OpenAPI document writes it. */
+  path: string
+  handle: Handler
 }
 
 function send(res: ServerResponse, status: number, body: string): void {
@@ -47,37 +68,78 @@ function parseArguments(body: string): string[] {
   return parsed.map((arg) => JSON.stringify(arg) ?? 'null')
 }
 
-export function createGateway(dispatcher: Dispatcher, functions: FunctionRegistry, options: GatewayOptions): Server {
-  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://gateway')
-    const call = /^\/v1\/call\/([^/]+)$/.exec(url.pathname)
-    if (call?.[1] !== undefined) {
-      if (req.method !== 'POST') throw new OsirisError('INVALID_ARGUMENT', 'use POST to call a function')
-      const name = decodeURIComponent(call[1])
+/** `x-osiris-timeout-ms`: the caller's deadline for this call, when shorter than the platform's. */
+function timeoutOf(req: IncomingMessage, fallbackMs: number): number {
+  const raw = req.headers['x-osiris-timeout-ms']
+  if (raw === undefined) return fallbackMs
+  const ms = Number(raw)
+  if (!Number.isInteger(ms) || ms <= 0) {
+    throw new OsirisError('INVALID_ARGUMENT', `x-osiris-timeout-ms must be a positive integer, got "${String(raw)}"`)
+  }
+  return Math.min(ms, fallbackMs)
+}
+
+export const ROUTES: readonly Route[] = [
+  {
+    method: 'POST',
+    path: '/v1/call/{name}',
+    handle: async ({ dispatcher, options }, req, res, [name = '']) => {
+      const timeoutMs = timeoutOf(req, options.callTimeoutMs)
       const args = parseArguments(await readBody(req, options.maxBodyBytes))
-      const controller = new AbortController()
-      res.once('close', () => controller.abort())
-      const response = await dispatcher.call(name, args, {
-        deadlineMs: Date.now() + options.callTimeoutMs,
-        signal: controller.signal,
-      })
+      const abort = new AbortController()
+      res.once('close', () => abort.abort())
+      const response = await dispatcher.call(name, args, { deadlineMs: Date.now() + timeoutMs, signal: abort.signal })
       res.setHeader('x-osiris-version', String(response.version))
       res.setHeader('x-osiris-call-id', response.callId)
+      res.setHeader('x-osiris-host', response.hostId)
+      res.setHeader('x-osiris-cold-start', String(response.coldStart))
       send(res, 200, response.result)
-      return
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/functions',
+    handle: ({ functions }, _req, res) => send(res, 200, JSON.stringify({ functions: functions.list() })),
+  },
+  {
+    method: 'GET',
+    path: '/v1/functions/{name}',
+    handle: ({ functions }, _req, res, [name = '']) => send(res, 200, JSON.stringify(functions.get(name))),
+  },
+  { method: 'GET', path: '/healthz', handle: (_ctx, _req, res) => send(res, 200, '{"status":"ok"}') },
+  {
+    method: 'GET',
+    path: '/readyz',
+    handle: ({ hosts }, _req, res) => {
+      const ready = hosts.list().filter((h) => h.state === 'ready').length
+      if (ready === 0) throw new OsirisError('UNAVAILABLE', 'no host is connected and ready')
+      send(res, 200, JSON.stringify({ status: 'ready', hosts: ready }))
+    },
+  },
+  { method: 'GET', path: '/openapi.json', handle: (_ctx, _req, res) => send(res, 200, OPENAPI_DOCUMENT) },
+]
+
+const COMPILED = ROUTES.map((route) => ({
+  route,
+  pattern: new RegExp(`^${route.path.replace(/\{[^}]+\}/g, '([^/]+)')}$`),
+}))
+
+export function createGateway(ctx: Context): Server {
+  const dispatch = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const { pathname } = new URL(req.url ?? '/', 'http://gateway')
+    const matches = COMPILED.map(({ route, pattern }) => ({ route, m: pattern.exec(pathname) })).filter((x) => x.m)
+    const match = matches.find((x) => x.route.method === req.method)
+    if (!match?.m) {
+      if (matches.length > 0) {
+        const allowed = matches.map((x) => x.route.method).join(', ')
+        throw new OsirisError('INVALID_ARGUMENT', `${req.method} is not allowed on ${pathname}; use ${allowed}`)
+      }
+      throw new OsirisError('NOT_FOUND', `no route for ${req.method} ${pathname}`)
     }
-    if (req.method === 'GET' && url.pathname === '/v1/functions') {
-      send(res, 200, JSON.stringify({ functions: functions.list() }))
-      return
-    }
-    if (req.method === 'GET' && url.pathname === '/healthz') {
-      send(res, 200, '{"status":"ok"}')
-      return
-    }
-    throw new OsirisError('NOT_FOUND', `no route for ${req.method} ${url.pathname}`)
+    await match.route.handle(ctx, req, res, match.m.slice(1).map(decodeURIComponent))
   }
   return createServer((req, res) => {
-    route(req, res).catch((error: unknown) => {
+    dispatch(req, res).catch((error: unknown) => {
       if (!res.headersSent) sendError(res, error)
       else res.destroy()
     })
