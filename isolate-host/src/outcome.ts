@@ -19,10 +19,10 @@ function guestStack(stack: string): string {
     .join('\n')
 }
 
-function tooLarge(ctx: OutcomeContext, bytes: number): OsirisError {
+function tooLarge(ctx: OutcomeContext): OsirisError {
   return new OsirisError(
     'PAYLOAD_TOO_LARGE',
-    `function "${ctx.functionName}" returned ${bytes} bytes of JSON, over its limit of ${ctx.maxResultBytes}`,
+    `function "${ctx.functionName}" returned more than its limit of ${ctx.maxResultBytes} bytes of JSON`,
   )
 }
 
@@ -51,11 +51,11 @@ export function readOutcome(ctx: OutcomeContext, raw: unknown): string {
   switch (raw[0]) {
     case 'R': {
       const bytes = body.length * 3 <= ctx.maxResultBytes ? body.length : Buffer.byteLength(body)
-      if (bytes > ctx.maxResultBytes) throw tooLarge(ctx, bytes)
+      if (bytes > ctx.maxResultBytes) throw tooLarge(ctx)
       return body
     }
     case 'L':
-      throw tooLarge(ctx, Number.parseInt(body, 10) || ctx.maxResultBytes + 1)
+      throw tooLarge(ctx)
     case 'E':
       throw thrown(ctx, body)
     case 'N':

@@ -149,11 +149,31 @@ export function label(l) { try { return new TextDecoder(l).encoding } catch (e) 
     t.equal(await value(mod.call('roundTrip', { args: [text] })), text)
     t.same(await value(mod.call('bytes', { args: [text] })), [...Buffer.from(text)])
   }
-  t.same(await value(mod.call('bytes', { json: ['"\\ud800x"'] })), [0xef, 0xbf, 0xbd, 0x78], 'a lone surrogate encodes as U+FFFD')
+  t.same(
+    await value(mod.call('bytes', { json: ['"\\ud800x"'] })),
+    [0xef, 0xbf, 0xbd, 0x78],
+    'a lone surrogate encodes as U+FFFD',
+  )
   t.equal(await value(mod.call('decode', { args: [[0xef, 0xbb, 0xbf, 0x61], false] })), 'a', 'the BOM is dropped')
   t.equal(await value(mod.call('decode', { args: [[0x61, 0xff, 0xe2, 0x82, 0x62], false] })), 'a\ufffd\ufffdb')
-  t.equal(await value(mod.call('decode', { args: [[0x61, 0xff], true] })), 'TypeError: The encoded data was not valid UTF-8')
-  t.equal(await value(mod.call('streamed', { args: [[[0xe6, 0x97], [0xa5, 0x61]]] })), '日a', 'a sequence split across chunks')
+  t.equal(
+    await value(mod.call('decode', { args: [[0x61, 0xff], true] })),
+    'TypeError: The encoded data was not valid UTF-8',
+  )
+  t.equal(
+    await value(
+      mod.call('streamed', {
+        args: [
+          [
+            [0xe6, 0x97],
+            [0xa5, 0x61],
+          ],
+        ],
+      }),
+    ),
+    '日a',
+    'a sequence split across chunks',
+  )
   t.same(await value(mod.call('into', { args: ['aé🙂', 4] })), [2, 3, [0x61, 0xc3, 0xa9, 0]])
   t.equal(await value(mod.call('label', { args: [' UTF8 '] })), 'utf-8')
   t.equal(await value(mod.call('label', { args: ['latin1'] })), 'RangeError')
@@ -267,7 +287,20 @@ export function refuses(kind) {
   try { structuredClone(values[kind]); return 'cloned' } catch (e) { return e.name + ': ' + e.message }
 }
 `)
-  t.same(await value(mod.call('deep')), [true, true, 5, 'a+gi', 1, true, [1, 2], [1, 2, 3], true, 'bigint', 'boom', false])
+  t.same(await value(mod.call('deep')), [
+    true,
+    true,
+    5,
+    'a+gi',
+    1,
+    true,
+    [1, 2],
+    [1, 2, 3],
+    true,
+    'bigint',
+    'boom',
+    false,
+  ])
   t.equal(await value(mod.call('refuses', { args: ['fn'] })), 'DataCloneError: function fn could not be cloned')
   t.equal(await value(mod.call('refuses', { args: ['sym'] })), 'DataCloneError: a Symbol could not be cloned')
   t.equal(await value(mod.call('refuses', { args: ['weak'] })), 'DataCloneError: a WeakMap could not be cloned')
@@ -314,7 +347,11 @@ export async function throwsInTimer() {
 }
 `)
   t.same(await value(mod.call('sequence')), [['early', 'late xy'], 3])
-  t.equal(await value(mod.call('throwsInTimer', { callId: 'timer-throw' })), 'done', 'an uncaught throw in a timer is reported, not fatal')
+  t.equal(
+    await value(mod.call('throwsInTimer', { callId: 'timer-throw' })),
+    'done',
+    'an uncaught throw in a timer is reported, not fatal',
+  )
   t.match(h.logs, [{ level: 'error', line: 'Uncaught TypeError: in a timer', callId: 'timer-throw' }])
 })
 

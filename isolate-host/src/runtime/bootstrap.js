@@ -6,7 +6,7 @@
 // An outcome is one string, so nothing but a primitive crosses back to the
 // host: 'R' + result JSON | 'E' + `${name.length}:${message.length}:` + name +
 // message + stack (what was thrown) | 'N' + why the
-// result is not JSON | 'L' + its size in bytes, over the limit | 'M' (no such function).
+// result is not JSON | 'L' (the result is over its size limit) | 'M' (no such function).
 
 import { installClock } from './clock.js'
 import { installClone } from './clone.js'
@@ -84,7 +84,7 @@ export function main(log, schedule, cancel, random, urlParse) {
     }
     if (json === undefined) return 'Rnull'
     const bytes = utf8Length(json, maxBytes)
-    if (bytes > maxBytes) return `L${json.length > maxBytes ? json.length : bytes}`
+    if (bytes > maxBytes) return 'L'
     if (json.length > 2 * maxDepth && depthOf(json, maxDepth) > maxDepth)
       return `Nit nests deeper than ${maxDepth} levels`
     return `R${json}`

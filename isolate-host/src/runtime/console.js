@@ -31,7 +31,7 @@ export function installConsole(global, log, state) {
       return
     }
     budget.truncated = true
-    const head = utf8Prefix(line, budget.left)
+    const head = budget.left > 1 ? utf8Prefix(line, budget.left - 1) : ''
     if (head.length > 0) log(level, head)
     log('warn', `[osiris] console output truncated: more than ${budget.max} bytes in this call`)
   }
