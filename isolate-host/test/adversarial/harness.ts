@@ -2,13 +2,15 @@
 // CodeCache, modules deployed through validate() and called through invoke().
 // Shared by the runtime, limits and adversarial tests.
 import { OsirisError } from '@osiris/proto'
-import type t from 'tap'
 import { CodeCache, hashCode } from '../../src/code-cache.ts'
 import type { InvokeParams, InvokeResult, LogEntry } from '../../src/executor.ts'
 import { IsolateExecutor } from '../../src/isolate-executor.ts'
 import type { FunctionLimits } from '../../src/limits.ts'
 
-type Test = typeof t
+/** What the harness needs of a tap test. */
+interface Test {
+  teardown(fn: () => unknown): void
+}
 
 export interface CallOptions {
   args?: unknown[]
@@ -34,7 +36,10 @@ export interface Harness {
 
 let versions = 0
 
-export async function harness(t: Test, options: { poolTarget?: number; memoryLimitMb?: number } = {}): Promise<Harness> {
+export async function harness(
+  t: Test,
+  options: { poolTarget?: number; memoryLimitMb?: number } = {},
+): Promise<Harness> {
   const codeCache = new CodeCache(async (hash) => {
     throw new OsirisError('NOT_FOUND', `no code with hash ${hash} (no controller in this test)`)
   }, 16 << 20)
