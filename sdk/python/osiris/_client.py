@@ -1,0 +1,130 @@
+"""The HTTP client: one keep-alive connection per thread to the controller's gateway."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import math
+import os
+import socket
+import threading
+import time
+import urllib.parse
+from typing import Any
+
+from ._errors import Closed, DeadlineExceeded, InvalidArgument, OsirisError, Unavailable, from_response
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+#: The server closes idle keep-alive connections after 5 s; reconnect before that.
+_IDLE_RECONNECT_S = 4.0
+
+
+class Client:
+    """A client of one Osiris controller.
+
+    ``url`` defaults to ``$OSIRIS_URL``, else ``http://127.0.0.1:8080``; ``token`` to ``$OSIRIS_TOKEN``
+    (sent as ``Authorization: Bearer``); ``timeout`` is the default deadline of a call in seconds.
+    """
+
+    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 30.0) -> None:
+        self.url = url or os.environ.get("OSIRIS_URL") or DEFAULT_URL
+        parts = urllib.parse.urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidArgument(f"url must be http://host:port or https://host:port, got {self.url!r}")
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port or (443 if self._https else 80)
+        self._token = token if token is not None else os.environ.get("OSIRIS_TOKEN")
+        self.timeout = timeout
+        self._local = threading.local()
+        self._connections: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def call_function(self, name: str, *args: Any, timeout: float | None = None) -> Any:
+        """Calls ``name(*args)`` and returns what it returned: ``call_function('add_numbers', 3, 5)``."""
+        try:
+            body = json.dumps(list(args))
+        except (TypeError, ValueError) as error:
+            raise InvalidArgument(f'arguments of "{name}" cannot be encoded as JSON: {error}') from None
+        wait = self.timeout if timeout is None else timeout
+        headers = {"x-osiris-timeout-ms": str(max(1, math.ceil(wait * 1000)))}
+        path = "/v1/call/" + urllib.parse.quote(name, safe="")
+        return self._request("POST", path, body, headers, wait)
+
+    def list_functions(self) -> list[dict[str, Any]]:
+        """Every deployed function: name, module, runtime, version, params, deployedAtMs, codeHash."""
+        return self._request("GET", "/v1/functions", None, {}, self.timeout)["functions"]
+
+    def get_function(self, name: str) -> dict[str, Any]:
+        return self._request("GET", "/v1/functions/" + urllib.parse.quote(name, safe=""), None, {}, self.timeout)
+
+    def close(self) -> None:
+        """Closes every connection. Idempotent; calls after it raise ``Closed``."""
+        with self._lock:
+            self._closed = True
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+
+    def _connection(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+        """This thread's connection, and whether it was reused (so a stale one may be retried)."""
+        connection = getattr(self._local, "connection", None)
+        last = getattr(self._local, "last_used", 0.0)
+        if connection is not None and time.monotonic() - last > _IDLE_RECONNECT_S:
+            connection.close()
+        reused = connection is not None and connection.sock is not None
+        if connection is None:
+            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            connection = cls(self._host, self._port, timeout=timeout)
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        connection.timeout = timeout
+        if connection.sock is not None:
+            connection.sock.settimeout(timeout)
+        return connection, reused
+
+    def _request(self, method: str, path: str, body: str | None, headers: dict[str, str], wait: float) -> Any:
+        if self._closed:
+            raise Closed("this Osiris client is closed")
+        headers = {"content-type": "application/json", **headers}
+        if self._token:
+            headers["authorization"] = f"Bearer {self._token}"
+        # The socket waits a little past the call's deadline, so the server's answer arrives.
+        for attempt in (1, 2):
+            connection, reused = self._connection(wait + 1.0)
+            try:
+                connection.request(method, path, body=body, headers=headers)
+                response = connection.getresponse()
+                raw = response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as error:
+                connection.close()
+                if reused and attempt == 1:
+                    continue  # the server had closed an idle keep-alive connection: nothing was processed
+                raise Unavailable(f"controller {self.url} closed the connection: {error}") from None
+            except (socket.timeout, TimeoutError):
+                connection.close()
+                raise DeadlineExceeded(f"no answer from {self.url} within {wait:g} s") from None
+            except OSError as error:
+                connection.close()
+                raise Unavailable(f"cannot reach controller {self.url}: {error}") from None
+            self._local.last_used = time.monotonic()
+            return _decode(response.status, raw, response.getheader("retry-after"))
+        raise Unavailable(f"controller {self.url} kept closing the connection")
+
+
+def _decode(status: int, raw: bytes, retry_after: str | None) -> Any:
+    try:
+        payload = json.loads(raw) if raw else None
+    except ValueError:
+        raise OsirisError(f"HTTP {status}: the answer is not JSON", status=status) from None
+    if 200 <= status < 300:
+        return payload
+    raise from_response(status, payload, retry_after)
