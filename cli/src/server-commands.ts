@@ -1,7 +1,8 @@
 // The verbs that run servers: `start` (controller + one supervised host
 // child), `controller`, and `host`.
+import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import { Controller } from '@osiris/controller'
+import { Controller, loadTokens, type Role } from '@osiris/controller'
 import { Host } from '@osiris/isolate-host'
 import { parse, port, positiveInt } from './args.ts'
 import { onShutdown } from './shutdown.ts'
@@ -18,7 +19,10 @@ const CONTROLLER_OPTIONS = `  --port N           gRPC port (default 50051; 0 pic
   --data-dir DIR     registry and code store (default ./.osiris)
   --max-fn-instances N   most instances of one function on one host (default 32)
   --queue-size N     most calls waiting per function before RESOURCE_EXHAUSTED (default 256)
-  --heartbeat-timeout MS a host silent this long is removed (default 3000)`
+  --heartbeat-timeout MS a host silent this long is removed (default 3000)
+  --tokens-file FILE API tokens, one "ROLE TOKEN" per line (roles: admin, invoke, host);
+                     also $OSIRIS_TOKENS ("admin=TOKEN;invoke=TOKEN"). Without tokens,
+                     auth is off and only loopback addresses may be bound.`
 
 export const START_USAGE = `Usage: osiris start [options]
 
@@ -52,6 +56,8 @@ Options:
   --memory MB        heap limit per isolate (default 128)
   --idle-ttl MS      dispose function instances idle this long (default 300000)
   --capacity N       most function instances at once (default 1000)
+  --token TOKEN      token with role host, when the controller requires one
+                     (default $OSIRIS_TOKEN)
 
 SIGTERM or Ctrl-C drains: the controller stops routing here, calls in flight
 finish, then the host leaves.`
@@ -64,6 +70,7 @@ const CONTROLLER_FLAGS = {
   'max-fn-instances': { type: 'string' },
   'queue-size': { type: 'string' },
   'heartbeat-timeout': { type: 'string' },
+  'tokens-file': { type: 'string' },
 } as const
 
 const HOST_TUNING_FLAGS = {
@@ -94,9 +101,12 @@ function hostTuningArgs(values: Values): string[] {
   })
 }
 
-async function startController(values: Values) {
+async function startController(values: Values, extraTokens: Array<{ role: Role; token: string }> = []) {
   const bind = text(values, 'bind') ?? '127.0.0.1'
+  const configured = loadTokens(text(values, 'tokens-file'), process.env.OSIRIS_TOKENS)
+  const tokens = configured.length > 0 ? [...configured, ...extraTokens] : []
   const controller = await Controller.start({
+    tokens,
     listen: `${bind}:${port('--port', text(values, 'port'), 50051)}`,
     httpListen: `${bind}:${port('--http-port', text(values, 'http-port'), 8080)}`,
     ...given({
@@ -119,7 +129,9 @@ export async function start(argv: string[]): Promise<void> {
   if (values.help) return say(START_USAGE)
   const count = positiveInt('--hosts', values.hosts) ?? 1
   const tuning = hostTuningArgs(values)
-  const controller = await startController(values)
+  // The supervised hosts get their own token (role host), used only when auth is on.
+  const hostToken = randomBytes(24).toString('base64url')
+  const controller = await startController(values, [{ role: 'host', token: hostToken }])
   const supervisors = Array.from(
     { length: count },
     (_, i) =>
@@ -173,6 +185,7 @@ export async function host(argv: string[]): Promise<void> {
       advertise: { type: 'string' },
       id: { type: 'string' },
       memory: { type: 'string' },
+      token: { type: 'string' },
       ...HOST_TUNING_FLAGS,
     },
     HOST_USAGE,
@@ -189,6 +202,7 @@ export async function host(argv: string[]): Promise<void> {
       memoryLimitMb: positiveInt('--memory', values.memory),
       idleTtlMs: positiveInt('--idle-ttl', values['idle-ttl']),
       maxInstances: positiveInt('--capacity', values.capacity),
+      token: values.token ?? (process.env.OSIRIS_TOKEN || undefined),
     }),
   })
   onShutdown(() => running.close(5000))

@@ -7,6 +7,8 @@ export interface SupervisorOptions {
   name: string
   command: string
   args: string[]
+  /** Added to this process's environment for the child. */
+  env?: Record<string, string>
   /** Told of each exit and restart. */
   log: (line: string) => void
   minBackoffMs?: number
@@ -24,7 +26,7 @@ export class Supervisor {
   restarts = 0
 
   constructor(options: SupervisorOptions) {
-    this.#options = { minBackoffMs: 200, maxBackoffMs: 5000, stableMs: 10_000, ...options }
+    this.#options = { minBackoffMs: 200, maxBackoffMs: 5000, stableMs: 10_000, env: {}, ...options }
     this.#backoffMs = this.#options.minBackoffMs
   }
 
@@ -38,7 +40,10 @@ export class Supervisor {
     const startedAt = Date.now()
     // The IPC channel is the child's lifeline: it closes when this process dies,
     // however it dies, so a supervised child never outlives its supervisor.
-    const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, ...this.#options.env },
+    })
     this.#child = child
     child.on('exit', (code, signal) => {
       if (this.#child === child) this.#child = undefined

@@ -14,6 +14,7 @@ import {
   parseAddress,
   shutdownServer,
 } from '@osiris/proto'
+import { Authenticator, isLoopback } from './auth.ts'
 import { Deployer } from './deployer.ts'
 import { Dispatcher } from './dispatcher.ts'
 import { FunctionRegistry } from './function-registry.ts'
@@ -34,6 +35,11 @@ export class Controller {
   readonly hosts: HostRegistry
   /** gRPC address actually bound, host:port. */
   readonly address: string
+  /** Whether API tokens are required. */
+  get authEnabled(): boolean {
+    return this.options.tokens.length > 0
+  }
+
   /** HTTP gateway address actually bound, host:port. */
   readonly httpAddress: string
   readonly #server: grpc.Server
@@ -66,6 +72,17 @@ export class Controller {
 
   static async start(input: ControllerOptions = {}): Promise<Controller> {
     const options = resolveControllerOptions(input)
+    const auth = new Authenticator(options.tokens)
+    const grpcAt = parseAddress(options.listen)
+    const httpAt = parseAddress(options.httpListen)
+    for (const at of [grpcAt, httpAt]) {
+      if (!auth.enabled && !isLoopback(at.host)) {
+        throw new OsirisError(
+          'INVALID_ARGUMENT',
+          `refusing to listen on ${at.host} with authentication off: configure API tokens (--tokens-file or OSIRIS_TOKENS), or bind a loopback address`,
+        )
+      }
+    }
     const store = await SqliteStore.open(options.dataDir)
     const functions = await FunctionRegistry.load(store)
     const hosts = new HostRegistry({ heartbeatMs: options.heartbeatMs, heartbeatTimeoutMs: options.heartbeatTimeoutMs })
@@ -79,20 +96,19 @@ export class Controller {
       'osiris.v1.ClusterService',
     ])
     health.addTo(server)
-    server.addService(OsirisService.service, osirisServiceHandlers(dispatcher))
-    server.addService(FunctionService.service, functionServiceHandlers(functions, deployer))
-    server.addService(HostRegistryService.service, hostRegistryHandlers(hosts, functions))
-    server.addService(ClusterService.service, clusterServiceHandlers(hosts))
+    server.addService(OsirisService.service, osirisServiceHandlers(dispatcher, auth))
+    server.addService(FunctionService.service, functionServiceHandlers(functions, deployer, auth))
+    server.addService(HostRegistryService.service, hostRegistryHandlers(hosts, functions, auth))
+    server.addService(ClusterService.service, clusterServiceHandlers(hosts, auth))
     const http = createGateway({
+      auth,
       dispatcher,
       functions,
       hosts,
       options: { maxBodyBytes: options.maxArgumentBytes + 1024, callTimeoutMs: options.callTimeoutMs },
     })
     try {
-      const grpcAt = parseAddress(options.listen)
       const port = await bindServer(server, grpcAt.host, grpcAt.port)
-      const httpAt = parseAddress(options.httpListen)
       await new Promise<void>((resolve, reject) => {
         http.once('error', reject)
         http.listen(httpAt.port, httpAt.host, () => resolve())

@@ -1,6 +1,7 @@
 // gRPC handlers of the controller: the client API (OsirisService,
-// FunctionService) and the host API (HostRegistry). Errors become statuses in
-// handleUnary, the one conversion on this boundary.
+// FunctionService, ClusterService) and the host API (HostRegistry). Every
+// handler first checks the caller's token for its role (auth.ts). Errors
+// become statuses in handleUnary, the one conversion on this boundary.
 import type * as grpc from '@grpc/grpc-js'
 import {
   type ClusterServiceHandlers,
@@ -9,7 +10,9 @@ import {
   handleUnary,
   OsirisError,
   type OsirisServiceHandlers,
+  toServiceError,
 } from '@osiris/proto'
+import type { Authenticator, Role } from './auth.ts'
 import type { Deployer } from './deployer.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import type { FunctionRegistry } from './function-registry.ts'
@@ -27,56 +30,97 @@ function signalOf(call: grpc.ServerUnaryCall<unknown, unknown>): AbortSignal {
   return controller.signal
 }
 
-export function osirisServiceHandlers(dispatcher: Dispatcher): OsirisServiceHandlers {
+type AnyCall = { metadata: grpc.Metadata }
+
+/** Wraps a handler so it runs only for a token allowed `role`. */
+function guarded<C extends AnyCall, R>(
+  auth: Authenticator,
+  role: Role,
+  what: string,
+  fn: (call: C) => Promise<R> | R,
+): (call: C) => Promise<R> | R {
+  return (call) => {
+    auth.check(call.metadata.get('authorization')[0]?.toString(), role, what)
+    return fn(call)
+  }
+}
+
+export function osirisServiceHandlers(dispatcher: Dispatcher, auth: Authenticator): OsirisServiceHandlers {
   return {
-    CallFunction: handleUnary((call) =>
-      dispatcher.call(call.request.functionName, call.request.args, {
-        callId: call.request.callId,
-        deadlineMs: deadlineOf(call),
-        signal: signalOf(call),
+    CallFunction: handleUnary(
+      guarded(auth, 'invoke', 'call functions', (call) =>
+        dispatcher.call(call.request.functionName, call.request.args, {
+          callId: call.request.callId,
+          deadlineMs: deadlineOf(call),
+          signal: signalOf(call),
+        }),
+      ),
+    ),
+  }
+}
+
+export function functionServiceHandlers(
+  functions: FunctionRegistry,
+  deployer: Deployer,
+  auth: Authenticator,
+): FunctionServiceHandlers {
+  return {
+    Deploy: handleUnary(guarded(auth, 'admin', 'deploy', (call) => deployer.deploy(call.request))),
+    GetFunction: handleUnary(guarded(auth, 'invoke', 'read functions', (call) => functions.get(call.request.name))),
+    ListFunctions: handleUnary(guarded(auth, 'invoke', 'read functions', () => ({ functions: functions.list() }))),
+    DeleteFunction: handleUnary(
+      guarded(auth, 'admin', 'delete functions', async (call) => ({
+        function: await deployer.remove(call.request.name),
+      })),
+    ),
+  }
+}
+
+export function hostRegistryHandlers(
+  hosts: HostRegistry,
+  functions: FunctionRegistry,
+  auth: Authenticator,
+): HostRegistryHandlers {
+  return {
+    Connect: (stream) => {
+      try {
+        auth.check(stream.metadata.get('authorization')[0]?.toString(), 'host', 'register as a host')
+      } catch (error) {
+        stream.emit('error', toServiceError(error))
+        return
+      }
+      hosts.connect(stream)
+    },
+    FetchCode: handleUnary(
+      guarded(auth, 'host', 'fetch code', async (call) => {
+        const code = await functions.store.getCode(call.request.codeHash)
+        if (code === undefined) throw new OsirisError('NOT_FOUND', `no code with hash "${call.request.codeHash}"`)
+        return { code }
       }),
     ),
   }
 }
 
-export function functionServiceHandlers(functions: FunctionRegistry, deployer: Deployer): FunctionServiceHandlers {
+export function clusterServiceHandlers(hosts: HostRegistry, auth: Authenticator): ClusterServiceHandlers {
   return {
-    Deploy: handleUnary((call) => deployer.deploy(call.request)),
-    GetFunction: handleUnary((call) => functions.get(call.request.name)),
-    ListFunctions: handleUnary(() => ({ functions: functions.list() })),
-    DeleteFunction: handleUnary(async (call) => ({ function: await deployer.remove(call.request.name) })),
-  }
-}
-
-export function hostRegistryHandlers(hosts: HostRegistry, functions: FunctionRegistry): HostRegistryHandlers {
-  return {
-    Connect: (stream) => hosts.connect(stream),
-    FetchCode: handleUnary(async (call) => {
-      const code = await functions.store.getCode(call.request.codeHash)
-      if (code === undefined) throw new OsirisError('NOT_FOUND', `no code with hash "${call.request.codeHash}"`)
-      return { code }
-    }),
-  }
-}
-
-export function clusterServiceHandlers(hosts: HostRegistry): ClusterServiceHandlers {
-  return {
-    ListHosts: handleUnary(() => ({
-      hosts: hosts.list().map((h) => ({
-        hostId: h.id,
-        address: h.address,
-        state: h.state,
-        runtimes: [...h.runtimes],
-        poolReady: h.status.poolReady,
-        poolTarget: h.status.poolTarget,
-        instances: h.status.instances.reduce((n, i) => n + i.busy + i.idle, 0),
-        busy: h.status.instances.reduce((n, i) => n + i.busy, 0),
-        inFlight: h.dispatched,
-        capacity: h.capacity,
-        rssBytes: h.status.rssBytes,
-        pid: h.pid,
-        connectedAtMs: h.connectedAtMs,
+    ListHosts: handleUnary(
+      guarded(auth, 'admin', 'list hosts', () => ({
+        hosts: hosts.list().map((h) => ({
+          hostId: h.id,
+          address: h.address,
+          state: h.state,
+          runtimes: [...h.runtimes],
+          poolReady: h.status.poolReady,
+          poolTarget: h.status.poolTarget,
+          instances: h.status.instances.reduce((n, i) => n + i.busy + i.idle, 0),
+          busy: h.status.instances.reduce((n, i) => n + i.busy, 0),
+          inFlight: h.dispatched,
+          capacity: h.capacity,
+          rssBytes: h.status.rssBytes,
+          pid: h.pid,
+          connectedAtMs: h.connectedAtMs,
+        })),
       })),
-    })),
+    ),
   }
 }

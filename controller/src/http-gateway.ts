@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { ERROR_CODES, FunctionError, OsirisError } from '@osiris/proto'
+import type { Authenticator, Role } from './auth.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import type { FunctionRegistry } from './function-registry.ts'
 import type { HostRegistry } from './host-registry.ts'
@@ -18,6 +19,7 @@ export interface GatewayOptions {
 }
 
 interface Context {
+  auth: Authenticator
   dispatcher: Dispatcher
   functions: FunctionRegistry
   hosts: HostRegistry
@@ -30,6 +32,8 @@ export interface Route {
   method: 'GET' | 'POST'
   /** The path as the OpenAPI document writes it. */
   path: string
+  /** The role a caller's token needs; none for health and the document. */
+  role?: { role: Role; what: string }
   handle: Handler
 }
 
@@ -83,6 +87,7 @@ export const ROUTES: readonly Route[] = [
   {
     method: 'POST',
     path: '/v1/call/{name}',
+    role: { role: 'invoke', what: 'call functions' },
     handle: async ({ dispatcher, options }, req, res, [name = '']) => {
       const timeoutMs = timeoutOf(req, options.callTimeoutMs)
       const args = parseArguments(await readBody(req, options.maxBodyBytes))
@@ -99,11 +104,13 @@ export const ROUTES: readonly Route[] = [
   {
     method: 'GET',
     path: '/v1/functions',
+    role: { role: 'invoke', what: 'read functions' },
     handle: ({ functions }, _req, res) => send(res, 200, JSON.stringify({ functions: functions.list() })),
   },
   {
     method: 'GET',
     path: '/v1/functions/{name}',
+    role: { role: 'invoke', what: 'read functions' },
     handle: ({ functions }, _req, res, [name = '']) => send(res, 200, JSON.stringify(functions.get(name))),
   },
   { method: 'GET', path: '/healthz', handle: (_ctx, _req, res) => send(res, 200, '{"status":"ok"}') },
@@ -136,6 +143,8 @@ export function createGateway(ctx: Context): Server {
       }
       throw new OsirisError('NOT_FOUND', `no route for ${req.method} ${pathname}`)
     }
+    const needed = match.route.role
+    if (needed) ctx.auth.check(req.headers.authorization, needed.role, needed.what)
     await match.route.handle(ctx, req, res, match.m.slice(1).map(decodeURIComponent))
   }
   return createServer((req, res) => {

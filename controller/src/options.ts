@@ -1,6 +1,7 @@
 // Controller options: what an operator may set (units in the names, defaults
 // below), resolved once into a frozen, fully specified object.
 import { resolve } from 'node:path'
+import type { Role } from './auth.ts'
 
 export interface ControllerOptions {
   /** gRPC listen address, host:port. Default 127.0.0.1:50051; port 0 picks one. */
@@ -27,6 +28,8 @@ export interface ControllerOptions {
   validateTimeoutMs?: number
   /** How long close() lets in-flight calls finish, ms. Default 10000. */
   shutdownGraceMs?: number
+  /** API tokens and their roles (auth.ts). None: auth is off and only loopback addresses may be bound. */
+  tokens?: ReadonlyArray<{ role: Role; token: string }>
 }
 
 export type ResolvedControllerOptions = Readonly<Required<ControllerOptions>>
@@ -51,5 +54,6 @@ export function resolveControllerOptions(options: ControllerOptions = {}): Resol
     heartbeatTimeoutMs: positive('heartbeatTimeoutMs', options.heartbeatTimeoutMs, 3000),
     validateTimeoutMs: positive('validateTimeoutMs', options.validateTimeoutMs, 10_000),
     shutdownGraceMs: positive('shutdownGraceMs', options.shutdownGraceMs, 10_000),
+    tokens: options.tokens ?? [],
   })
 }

@@ -95,6 +95,7 @@ export class Host {
     }
     registry = new RegistryClient({
       controller: options.controller,
+      token: options.token,
       register: {
         hostId: options.hostId,
         address,
@@ -107,6 +108,7 @@ export class Host {
         for (const executor of executors) executor.evict(module, beforeVersion)
       },
       onDrainAck: () => drain.acked(),
+      onRefused: (message) => process.stderr.write(`controller ${options.controller} refused this host: ${message}\n`),
       heartbeatMs: options.heartbeatMs,
       coalesceMs: 20,
     })

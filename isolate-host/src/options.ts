@@ -23,6 +23,8 @@ export interface HostOptions {
   idleTtlMs?: number
   /** Bytes of function code kept in the cache. Default 64 MiB. */
   codeCacheBytes?: number
+  /** Token (role host) the controller asks of hosts when it has API tokens. Default: none. */
+  token?: string
   /** Default 1000. */
   heartbeatMs?: number
   /** How long close() waits for in-flight calls, ms. Default 10000. */
@@ -30,7 +32,11 @@ export interface HostOptions {
 }
 
 export type ResolvedHostOptions = Readonly<
-  Required<Omit<HostOptions, 'advertise' | 'listen'>> & { advertise: string | undefined; listen: string | undefined }
+  Required<Omit<HostOptions, 'advertise' | 'listen' | 'token'>> & {
+    advertise: string | undefined
+    listen: string | undefined
+    token: string | undefined
+  }
 >
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -43,6 +49,7 @@ export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
   return Object.freeze({
     controller: options.controller,
     listen: options.listen,
+    token: options.token,
     advertise: options.advertise,
     hostId: options.hostId ?? `host-${randomUUID().slice(0, 8)}`,
     poolTarget: positive('poolTarget', options.poolTarget, 8),

@@ -14,11 +14,15 @@ import {
 
 export interface RegistryClientOptions {
   controller: string
+  /** Sent as `authorization: Bearer` when set. */
+  token: string | undefined
   register: RegisterHost
   status: () => HostStatus
   onEvict: (module: string, beforeVersion: number) => void
   /** The controller has seen this host draining and routes nothing new to it. */
   onDrainAck: () => void
+  /** The controller refused this host's credentials (it keeps retrying). */
+  onRefused: (message: string) => void
   heartbeatMs: number
   /** Status changes within this window go out as one message. */
   coalesceMs: number
@@ -56,7 +60,12 @@ export class RegistryClient {
   }
 
   fetchCode(codeHash: string, signal: AbortSignal): Promise<string> {
-    return unary(this.#client, this.#client.FetchCode, { codeHash }, { signal, timeoutMs: 10_000 }).then((r) => r.code)
+    return unary(
+      this.#client,
+      this.#client.FetchCode,
+      { codeHash },
+      { signal, timeoutMs: 10_000, metadata: this.#metadata() },
+    ).then((r) => r.code)
   }
 
   /** Sends the current status now (a state change the controller must see at once). */
@@ -77,15 +86,26 @@ export class RegistryClient {
 
   #dial(): void {
     if (this.#closed) return
-    const stream = this.#client.Connect()
+    const stream = this.#client.Connect(this.#metadata())
     this.#stream = stream
     stream.on('data', (message: ControllerMessage) => this.#onMessage(message))
     // The call's status arrives however it ends: the controller went away,
     // ended the stream (it dropped this host), or the connection failed.
     stream.on('error', () => {})
-    stream.on('status', () => this.#lost(stream))
+    stream.on('status', (status: grpc.StatusObject) => {
+      if (status.code === grpc.status.UNAUTHENTICATED || status.code === grpc.status.PERMISSION_DENIED) {
+        this.#options.onRefused(status.details)
+      }
+      this.#lost(stream)
+    })
     stream.on('close', () => this.#lost(stream))
     stream.write({ register: this.#options.register })
+  }
+
+  #metadata(): grpc.Metadata {
+    const metadata = new grpc.Metadata()
+    if (this.#options.token) metadata.set('authorization', `Bearer ${this.#options.token}`)
+    return metadata
   }
 
   #onMessage(message: ControllerMessage): void {

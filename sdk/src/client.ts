@@ -24,6 +24,8 @@ export interface ConnectOptions {
   timeoutMs?: number
   /** Default: insecure (plaintext), for loopback and trusted networks. */
   credentials?: grpc.ChannelCredentials
+  /** API token sent as `authorization: Bearer` on every request. Default: $OSIRIS_TOKEN. */
+  token?: string
 }
 
 export interface RequestOptions {
@@ -72,11 +74,13 @@ export class OsirisClient {
   readonly #functions: FunctionServiceClient
   readonly #cluster: ClusterServiceClient
   readonly #timeoutMs: number | undefined
+  readonly #token: string | undefined
   #closed = false
 
   constructor(address: string, options: ConnectOptions = {}) {
     this.address = address
     this.#timeoutMs = options.timeoutMs
+    this.#token = options.token ?? (process.env.OSIRIS_TOKEN || undefined)
     const credentials = options.credentials ?? grpc.credentials.createInsecure()
     this.#calls = new OsirisService(address, credentials, {
       'grpc.keepalive_time_ms': 30_000,
@@ -100,9 +104,12 @@ export class OsirisClient {
   ): Promise<Res> {
     if (this.#closed) throw new OsirisError('CLOSED', 'this Osiris client is closed')
     try {
+      const metadata = new grpc.Metadata()
+      if (this.#token) metadata.set('authorization', `Bearer ${this.#token}`)
       return await unary(client, method, request, {
         timeoutMs: options.timeoutMs ?? this.#timeoutMs,
         signal: options.signal,
+        metadata,
       })
     } catch (error) {
       throw fromServiceError(error, `controller ${this.address}`)
