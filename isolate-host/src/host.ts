@@ -34,6 +34,8 @@ export class Host {
   readonly #registry: RegistryClient
   readonly #drain: { draining: boolean; acked: () => void }
   #closing: Promise<void> | undefined
+  /** Resolves with the controller's reason the first time it refuses this host's credentials. */
+  refused: Promise<string> = new Promise(() => {})
 
   private constructor(
     options: ResolvedHostOptions,
@@ -89,6 +91,7 @@ export class Host {
     const advertised = options.advertise === undefined ? listen : parseAddress(options.advertise)
     const address = `${advertised.host}:${advertised.port === 0 ? port : advertised.port}`
     const drain = { draining: false, acked: () => {} }
+    const refusal = Promise.withResolvers<string>()
     const status = (): HostStatus => {
       const s = isolates.status()
       return { ...s, rssBytes: process.memoryUsage.rss(), cachedCode: codeCache.hashes(), draining: drain.draining }
@@ -108,11 +111,16 @@ export class Host {
         for (const executor of executors) executor.evict(module, beforeVersion)
       },
       onDrainAck: () => drain.acked(),
-      onRefused: (message) => process.stderr.write(`controller ${options.controller} refused this host: ${message}\n`),
+      onRefused: (message) => {
+        process.stderr.write(`controller ${options.controller} refused this host: ${message}\n`)
+        refusal.resolve(message)
+      },
       heartbeatMs: options.heartbeatMs,
       coalesceMs: 20,
     })
-    return new Host(options, address, server, health, isolates, registry, drain)
+    const host = new Host(options, address, server, health, isolates, registry, drain)
+    host.refused = refusal.promise
+    return host
   }
 
   /** Resolves once the controller has registered this host. */
