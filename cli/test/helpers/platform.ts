@@ -100,14 +100,23 @@ export class Platform {
 }
 
 /** Runs `osiris start` on free ports with `dataDir`, waits until it is ready. */
-export async function startPlatform(t: Teardown, dataDir: string, extra: string[] = []): Promise<Platform> {
-  const proc = spawnAsUser(process.execPath, [
-    ...NODE_FLAGS,
-    BIN,
-    'start',
-    ...['--port', '0', '--http-port', '0', '--data-dir', dataDir, '--pool', '4'],
-    ...extra,
-  ])
+export async function startPlatform(
+  t: Teardown,
+  dataDir: string,
+  extra: string[] = [],
+  env: Record<string, string> = {},
+): Promise<Platform> {
+  const proc = spawnAsUser(
+    process.execPath,
+    [
+      ...NODE_FLAGS,
+      BIN,
+      'start',
+      ...['--port', '0', '--http-port', '0', '--data-dir', dataDir, '--pool', '4'],
+      ...extra,
+    ],
+    env,
+  )
   // Unreferenced so the test process can finish; teardown then stops it.
   proc.unref()
   for (const stream of [proc.stdout, proc.stderr]) (stream as unknown as { unref(): void }).unref()
