@@ -119,6 +119,11 @@ async function startController(values: Values, extraTokens: Array<{ role: Role; 
   say(
     `controller listening on ${controller.address} (gRPC) and http://${controller.httpAddress} (HTTP); data in ${controller.options.dataDir}`,
   )
+  say(
+    controller.authEnabled
+      ? `auth: on (${configured.length} API tokens)`
+      : 'auth: off (no API tokens configured), so the controller listens on loopback only',
+  )
   controller.hosts.on('added', (h) => say(`host ${h.id} connected from ${h.address} (pid ${h.pid})`))
   controller.hosts.on('removed', (h) => say(`host ${h.id} disconnected`))
   return controller
@@ -147,6 +152,7 @@ export async function start(argv: string[]): Promise<void> {
           controller.address,
           ...tuning,
         ],
+        env: controller.authEnabled ? { OSIRIS_TOKEN: hostToken } : {},
         log: say,
       }),
   )
