@@ -3,10 +3,15 @@
 // isolate's own (isolate.cpuTime), checked when it could first have run out:
 // CPU cannot pass faster than real time, so after `cpuMs` of real time, then
 // after whatever CPU budget was left, and so on. A breach calls `stop`, which
-// disposes the isolate: that, not a flag, is what ends the work.
+// disposes the isolate: that, not a flag, is what ends the work. `stopped`
+// rejects at once, because a V8 builtin that cannot be interrupted (a fill of
+// a huge array) keeps the isolate's thread until it returns: the call is
+// answered now, the thread is freed later.
 import type ivm from 'isolated-vm'
 
 export type Breach = 'timeout' | 'cpu' | 'memory'
+
+const DISPOSED_POLL_MS = 50
 
 export class CallGuard {
   readonly #isolate: ivm.Isolate
@@ -14,18 +19,43 @@ export class CallGuard {
   readonly #cpuStart: bigint
   readonly #deadline: number
   readonly #stop: () => void
+  readonly #stoppedByHost: () => boolean
   readonly #wall: NodeJS.Timeout
+  readonly #poll: NodeJS.Timeout
   #cpuTimer: NodeJS.Timeout | undefined
   #breach: Breach | undefined
   #done = false
+  #reject: (error: Error) => void = () => {}
+  /** Rejects when the call is stopped for a breach. */
+  readonly stopped: Promise<never>
 
-  constructor(isolate: ivm.Isolate, timeoutMs: number, cpuMs: number, stop: () => void) {
+  /**
+   * `stop` disposes the isolate; `stoppedByHost` says whether the host
+   * disposed it (else isolated-vm did, for its memory limit).
+   */
+  constructor(
+    isolate: ivm.Isolate,
+    limits: { timeoutMs: number; cpuMs: number },
+    stop: () => void,
+    stoppedByHost: () => boolean,
+  ) {
+    const { timeoutMs, cpuMs } = limits
     this.#isolate = isolate
     this.#cpuMs = cpuMs
     this.#stop = stop
+    this.#stoppedByHost = stoppedByHost
+    this.stopped = new Promise<never>((_, reject) => {
+      this.#reject = reject
+    })
+    this.stopped.catch(() => {})
     this.#cpuStart = isolate.cpuTime
     this.#deadline = performance.now() + timeoutMs
     this.#wall = setTimeout(() => this.trip('timeout'), timeoutMs)
+    // isolated-vm disposes an isolate past its memory limit at once, but the
+    // call's promise only settles when the isolate's thread comes back.
+    this.#poll = setInterval(() => {
+      if (this.#outOfMemory()) this.trip('memory')
+    }, DISPOSED_POLL_MS)
     if (cpuMs < timeoutMs) this.#watchCpu(cpuMs)
   }
 
@@ -54,11 +84,20 @@ export class CallGuard {
     }, afterMs)
   }
 
-  /** Records the first breach and stops the call. */
+  #outOfMemory(): boolean {
+    return this.#isolate.isDisposed && !this.#stoppedByHost()
+  }
+
+  /**
+   * Records the first breach and stops the call. An isolate already disposed
+   * when the clock runs out was disposed by isolated-vm for its memory limit,
+   * while stuck in a builtin that does not notice termination.
+   */
   trip(breach: Breach): void {
     if (this.#done) return
-    this.#breach ??= breach
+    this.#breach ??= breach === 'timeout' && this.#outOfMemory() ? 'memory' : breach
     this.#stop()
+    this.#reject(new Error(`the call was stopped: ${this.#breach}`))
   }
 
   /** The call is over: no more checks. A CPU overrun found now still counts. */
@@ -68,5 +107,6 @@ export class CallGuard {
     this.#done = true
     clearTimeout(this.#wall)
     clearTimeout(this.#cpuTimer)
+    clearInterval(this.#poll)
   }
 }

@@ -1,50 +1,49 @@
-// The real timers behind one call's setTimeout/setInterval. The runtime asks
-// (schedule/cancel, fire-and-forget) and this keeps at most `maxTimers`
-// pending; a request for another call (a stale `seq`) or after the call ended
-// is ignored, so no timer outlives its call.
+// The one real timer behind a call's setTimeout/setInterval. The runtime
+// keeps the call's timers and says when its earliest deadline moves earlier
+// (schedule, fire-and-forget); this arms a single host timer for that moment
+// and, when it goes off, has the runtime run what is due (`run`, answering the
+// next deadline or -1). A request for another call (a stale `seq`) or after
+// the call ended is ignored, so no timer outlives its call.
 import type { TimerSink } from './generic-isolate.ts'
 
 export class CallTimers implements TimerSink {
   readonly #seq: number
-  readonly #maxTimers: number
-  readonly #run: (id: number) => void
-  readonly #pending = new Map<number, NodeJS.Timeout>()
+  readonly #run: () => Promise<number>
+  #handle: NodeJS.Timeout | undefined
+  /** When the armed timer goes off (Date.now() time), or -1. */
+  #at = -1
   #closed = false
 
-  constructor(seq: number, maxTimers: number, run: (id: number) => void) {
+  constructor(seq: number, run: () => Promise<number>) {
     this.#seq = seq
-    this.#maxTimers = maxTimers
     this.#run = run
   }
 
-  get pending(): number {
-    return this.#pending.size
-  }
-
-  schedule(seq: number, id: number, delayMs: number): void {
-    if (this.#closed || seq !== this.#seq || id < 0) return
-    clearTimeout(this.#pending.get(id))
-    this.#pending.delete(id)
-    if (this.#pending.size >= this.#maxTimers) return
-    const handle = setTimeout(
-      () => {
-        this.#pending.delete(id)
-        if (!this.#closed) this.#run(id)
-      },
-      Math.max(0, delayMs),
-    )
-    this.#pending.set(id, handle)
-  }
-
-  cancel(seq: number, id: number): void {
+  schedule(seq: number, atMs: number): void {
     if (seq !== this.#seq) return
-    clearTimeout(this.#pending.get(id))
-    this.#pending.delete(id)
+    this.#arm(atMs)
+  }
+
+  #arm(atMs: number): void {
+    if (this.#closed || atMs < 0 || (this.#at >= 0 && this.#at <= atMs)) return
+    clearTimeout(this.#handle)
+    this.#at = atMs
+    this.#handle = setTimeout(() => this.#fire(), Math.max(0, atMs - Date.now()))
+  }
+
+  #fire(): void {
+    this.#at = -1
+    this.#handle = undefined
+    if (this.#closed) return
+    this.#run().then(
+      (next) => this.#arm(next),
+      () => {},
+    )
   }
 
   close(): void {
     this.#closed = true
-    for (const handle of this.#pending.values()) clearTimeout(handle)
-    this.#pending.clear()
+    clearTimeout(this.#handle)
+    this.#handle = undefined
   }
 }

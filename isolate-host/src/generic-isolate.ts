@@ -7,17 +7,17 @@ import { RUNTIME_SOURCE } from './runtime-source.ts'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 export type LogSink = (level: LogLevel, line: string) => void
-/** Where the runtime's timer requests go: set by the instance for its calls. */
+/** Where the runtime's timer requests go: set by the instance for each call. */
 export interface TimerSink {
-  schedule(seq: number, id: number, delayMs: number): void
-  cancel(seq: number, id: number): void
+  /** Call `seq` has a timer due at `atMs` (Date.now() time), sooner than any it asked for before. */
+  schedule(seq: number, atMs: number): void
 }
 type Bind = (namespace: unknown, nowMs: number) => unknown
-type Fire = (seq: number, id: number, nowMs: number) => void
+type Fire = (seq: number, nowMs: number) => number
 
 const LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warn', 'error'])
 const discard: LogSink = () => {}
-const noTimers: TimerSink = { schedule: () => {}, cancel: () => {} }
+const noTimers: TimerSink = { schedule: () => {} }
 
 function int(value: unknown): number {
   return typeof value === 'number' && Number.isSafeInteger(value) ? value : -1
@@ -29,7 +29,7 @@ export class GenericIsolate {
   readonly memoryLimitMb: number
   /** `bind(namespace, now) → invoke` from the runtime; held by the host only. */
   readonly bind: ivm.Reference<Bind>
-  /** `fire(seq, id, now)`: runs a due timer; held by the host only. */
+  /** `fire(seq, now) → next deadline or -1`: runs the due timers of call `seq`; held by the host only. */
   readonly fire: ivm.Reference<Fire>
   /** Where console output goes; set when the isolate is specialized. */
   sink: LogSink = discard
@@ -53,10 +53,7 @@ export class GenericIsolate {
           },
           { ignored: true },
         ),
-        new ivm.Callback((seq: unknown, id: unknown, ms: unknown) => this.timers.schedule(int(seq), int(id), int(ms)), {
-          ignored: true,
-        }),
-        new ivm.Callback((seq: unknown, id: unknown) => this.timers.cancel(int(seq), int(id)), { ignored: true }),
+        new ivm.Callback((seq: unknown, atMs: unknown) => this.timers.schedule(int(seq), int(atMs)), { ignored: true }),
         new ivm.Callback(randomBytes),
         new ivm.Callback(urlParse),
       ]

@@ -30,6 +30,7 @@ export class FunctionInstance {
   readonly #invoke: ivm.Reference<Invoke>
   readonly #sink: LogSink
   #seq = 0
+  #disposedByHost = false
   #logLeft = LIMIT_BOUNDS.maxLogBytes.default + MARKER_BYTES
   busy = false
   /** Evicted while busy: disposed when its call ends. */
@@ -52,7 +53,7 @@ export class FunctionInstance {
       })
       generic.sink = (level, line) => this.#log(level, line)
       // Sets the runtime's clock for top-level code (a fire outside any call runs nothing).
-      generic.fire.applySync(undefined, [0, 0, Date.now()])
+      generic.fire.applySync(undefined, [0, Date.now()])
       module.evaluateSync({ timeout: timeoutMs })
       this.#invoke = generic.bind.applySync(undefined, [module.namespace.derefInto(), Date.now()], {
         result: { reference: true },
@@ -91,17 +92,24 @@ export class FunctionInstance {
     this.lastUsedMs = Date.now()
     const seq = ++this.#seq
     const { isolate } = this.#generic
-    const guard = new CallGuard(isolate, limits.timeoutMs, limits.cpuMs, () => this.dispose())
-    const timers = new CallTimers(seq, limits.maxTimers, (id) => this.#fire(guard, seq, id))
+    const guard = new CallGuard(
+      isolate,
+      limits,
+      () => this.dispose(),
+      () => this.#disposedByHost,
+    )
+    const timers = new CallTimers(seq, () => this.#fire(guard, seq))
     this.#generic.timers = timers
     this.#logLeft = limits.maxLogBytes + MARKER_BYTES
     let raw: unknown
     try {
-      raw = await this.#invoke.apply(undefined, [name, args, seq, Date.now(), isolateLimits(limits)], {
+      const work = this.#invoke.apply(undefined, [name, args, seq, Date.now(), isolateLimits(limits)], {
         arguments: { copy: true },
         result: { promise: true, copy: true },
         timeout: limits.timeoutMs,
       })
+      work.catch(() => {})
+      raw = await Promise.race([work, guard.stopped])
     } catch (error) {
       throw this.#failure(name, error, guard.breach, limits)
     } finally {
@@ -113,13 +121,19 @@ export class FunctionInstance {
     return readOutcome({ ...this.deployment, functionName: name, maxResultBytes: limits.maxResultBytes }, raw)
   }
 
-  #fire(guard: CallGuard, seq: number, id: number): void {
-    if (this.disposed) return
-    this.#generic.fire
-      .apply(undefined, [seq, id, Date.now()], { arguments: { copy: true }, timeout: guard.remainingMs })
-      .catch((error: unknown) => {
-        if (!this.disposed) guard.trip(breachOf(messageOf(error)) ?? 'timeout')
+  /** Runs the call's due timers; resolves the next deadline, or -1. */
+  async #fire(guard: CallGuard, seq: number): Promise<number> {
+    if (this.disposed) return -1
+    try {
+      const next: unknown = await this.#generic.fire.apply(undefined, [seq, Date.now()], {
+        arguments: { copy: true },
+        timeout: guard.remainingMs,
       })
+      return typeof next === 'number' && Number.isSafeInteger(next) ? next : -1
+    } catch (error) {
+      if (!this.disposed) guard.trip(breachOf(messageOf(error)) ?? 'timeout')
+      return -1
+    }
   }
 
   #failure(name: string, error: unknown, breach: Breach | undefined, limits: Readonly<FunctionLimits>): OsirisError {
@@ -140,6 +154,7 @@ export class FunctionInstance {
   }
 
   dispose(): void {
+    if (!this.#generic.disposed) this.#disposedByHost = true
     this.#generic.dispose()
   }
 }

@@ -25,8 +25,8 @@ const EXPORT = /^export /gm
 function load(): string {
   const read = (part: string): string => readFileSync(new URL(`./runtime/${part}`, import.meta.url), 'utf8')
   const body = PARTS.map((part) => read(part).replace(IMPORT, '').replace(EXPORT, '')).join('\n')
-  return `(function osirisRuntime(log, schedule, cancel, random, urlParse) {\n'use strict';\n${body}\nreturn main(log, schedule, cancel, random, urlParse)\n})`
+  return `(function osirisRuntime(log, schedule, random, urlParse) {\n'use strict';\n${body}\nreturn main(log, schedule, random, urlParse)\n})`
 }
 
-/** Evaluates to `(log, schedule, cancel, random, urlParse) → [bind, fire]`. */
+/** Evaluates to `(log, schedule, random, urlParse) → [bind, fire]`. */
 export const RUNTIME_SOURCE = load()

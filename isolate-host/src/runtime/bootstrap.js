@@ -2,7 +2,7 @@
 // the two entry points the host keeps as references (nothing in the globals
 // points to them, so tenant code can never reach them):
 //   bind(namespace, now) → invoke(name, argsJson[], seq, now, limits) → outcome
-//   fire(seq, id, now)   runs a due timer of call `seq`
+//   fire(seq, now) → next  runs the due timers of call `seq`, answers the next deadline (ms) or -1
 // An outcome is one string, so nothing but a primitive crosses back to the
 // host: 'R' + result JSON | 'E' + `${name.length}:${message.length}:` + name +
 // message + stack (what was thrown) | 'N' + why the
@@ -17,7 +17,7 @@ import { installEncoding } from './encoding.js'
 import { installLockdown } from './lockdown.js'
 import { installTimers } from './timers.js'
 import { installUrl } from './url.js'
-export function main(log, schedule, cancel, random, urlParse) {
+export function main(log, schedule, random, urlParse) {
   const global = globalThis
   const DEFAULT_LOG_BYTES = 64 * 1024
   const state = { now: 0, call: null, log: { left: DEFAULT_LOG_BYTES, max: DEFAULT_LOG_BYTES, truncated: false } }
@@ -30,7 +30,7 @@ export function main(log, schedule, cancel, random, urlParse) {
   installLockdown(global)
   installClock(global, clock)
   installConsole(global, log, state)
-  const fire = installTimers(global, schedule, cancel, state)
+  const fire = installTimers(global, schedule, state)
   installEncoding(global)
   installUrl(global, urlParse)
   installClone(global)
@@ -96,7 +96,7 @@ export function main(log, schedule, cancel, random, urlParse) {
       const [maxResultBytes, maxResultDepth, maxLogBytes, maxTimers] = limits
       state.now = now
       state.log = { left: maxLogBytes, max: maxLogBytes, truncated: false }
-      const call = { seq, timers: new SafeMap(), maxTimers }
+      const call = { seq, timers: new SafeMap(), maxTimers, requested: -1 }
       state.call = call
       try {
         const fn = namespace[name]
@@ -120,9 +120,9 @@ export function main(log, schedule, cancel, random, urlParse) {
 
   return [
     bind,
-    function fireTimer(seq, id, now) {
+    function fireTimers(seq, now) {
       state.now = now
-      fire(seq, id, report)
+      return fire(seq, report)
     },
   ]
 }
