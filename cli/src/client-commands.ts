@@ -67,7 +67,7 @@ export function signature(name: string, params: readonly Parameter[]): string {
   return `${name}(${list.join(', ')})`
 }
 
-const RUNTIMES: Record<string, string> = { '.ts': 'ts', '.mts': 'ts', '.js': 'js', '.mjs': 'js' }
+const RUNTIMES: Record<string, string> = { '.ts': 'ts', '.mts': 'ts', '.js': 'js', '.mjs': 'js', '.py': 'python' }
 
 export async function deploy(argv: string[]): Promise<void> {
   const { values, positionals } = parse(

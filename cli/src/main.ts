@@ -3,6 +3,7 @@
 import { FunctionError, OsirisError } from '@osiris/sdk'
 import { UsageError } from './args.ts'
 import * as client from './client-commands.ts'
+import { runtime } from './runtime-commands.ts'
 import * as servers from './server-commands.ts'
 
 const USAGE = `Usage: osiris VERB [options]
@@ -11,6 +12,7 @@ Run the platform:
   start        controller + one supervised isolate host on this machine
   controller   the controller alone
   host         an isolate host that joins a controller
+  runtime      build container runtime images (runtime build python)
 
 Use it:
   deploy FILE  deploy a module's functions
@@ -31,6 +33,7 @@ const VERBS: Record<string, (argv: string[]) => Promise<void>> = {
   ls: client.ls,
   rm: client.rm,
   hosts: client.hosts,
+  runtime,
 }
 
 function fail(error: unknown): void {

@@ -2,9 +2,10 @@
 // child), `controller`, and `host`.
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
+import { ContainerExecutor, DockerClient, RUNTIMES } from '@osiris/container-fallback'
 import { Controller, loadTokens, type Role } from '@osiris/controller'
-import { Host } from '@osiris/isolate-host'
-import { parse, port, positiveInt } from './args.ts'
+import { Host, type StartHostOptions } from '@osiris/isolate-host'
+import { parse, port, positiveInt, UsageError } from './args.ts'
 import { onShutdown } from './shutdown.ts'
 import { Supervisor } from './supervisor.ts'
 
@@ -24,6 +25,11 @@ const CONTROLLER_OPTIONS = `  --port N           gRPC port (default 50051; 0 pic
                      also $OSIRIS_TOKENS ("admin=TOKEN;invoke=TOKEN"). Without tokens,
                      auth is off and only loopback addresses may be bound.`
 
+const CONTAINER_OPTIONS = `  --no-containers    do not run container runtimes (python), even when an engine answers
+  --docker-socket PATH  container engine socket (default $DOCKER_HOST unix://..., else /var/run/docker.sock)
+  --container-pool N generic containers kept ready per container runtime (default 2)
+  --runtime-image RUNTIME=IMAGE[,...]  image per container runtime (default osiris-runtime/python:bookworm)`
+
 export const START_USAGE = `Usage: osiris start [options]
 
 Runs the whole platform on this machine: the controller, plus isolate hosts as
@@ -34,6 +40,7 @@ Options:
   --pool N           warm isolates each host keeps ready (default 8)
   --idle-ttl MS      a host disposes function instances idle this long (default 300000)
   --capacity N       most function instances per host (default 1000)
+${CONTAINER_OPTIONS}
 ${CONTROLLER_OPTIONS}`
 
 export const CONTROLLER_USAGE = `Usage: osiris controller [options]
@@ -56,6 +63,7 @@ Options:
   --memory MB        heap limit per isolate (default 128)
   --idle-ttl MS      dispose function instances idle this long (default 300000)
   --capacity N       most function instances at once (default 1000)
+${CONTAINER_OPTIONS}
   --token TOKEN      token with role host, when the controller requires one
                      (default $OSIRIS_TOKEN)
 
@@ -79,6 +87,13 @@ const HOST_TUNING_FLAGS = {
   capacity: { type: 'string' },
 } as const
 
+const CONTAINER_FLAGS = {
+  'no-containers': { type: 'boolean' },
+  'docker-socket': { type: 'string' },
+  'container-pool': { type: 'string' },
+  'runtime-image': { type: 'string' },
+} as const
+
 type Values = Partial<Record<string, string | boolean | undefined>>
 
 function text(values: Values, name: string): string | undefined {
@@ -99,6 +114,87 @@ function hostTuningArgs(values: Values): string[] {
     positiveInt(`--${flag}`, v)
     return [`--${flag}`, v]
   })
+}
+
+/** Container flags passed on to each supervised host child. */
+function containerArgs(values: Record<string, unknown>): string[] {
+  const args: string[] = []
+  if (values['no-containers'] === true) args.push('--no-containers')
+  for (const flag of ['docker-socket', 'container-pool', 'runtime-image'] as const) {
+    const v = values[flag]
+    if (typeof v === 'string') args.push(`--${flag}`, v)
+  }
+  return args
+}
+
+function runtimeImages(list: string | undefined): Record<string, string> {
+  const images: Record<string, string> = {}
+  for (const entry of list ? list.split(',') : []) {
+    const eq = entry.indexOf('=')
+    const runtime = entry.slice(0, eq)
+    if (eq <= 0 || !RUNTIMES.some((r) => r.name === runtime)) {
+      throw new UsageError(
+        `--runtime-image takes RUNTIME=IMAGE with RUNTIME one of ${RUNTIMES.map((r) => r.name).join(', ')}, got "${entry}"`,
+      )
+    }
+    images[runtime] = entry.slice(eq + 1)
+  }
+  return images
+}
+
+interface ContainerValues {
+  'no-containers'?: boolean | undefined
+  'docker-socket'?: string | undefined
+  'container-pool'?: string | undefined
+  'runtime-image'?: string | undefined
+  'idle-ttl'?: string | undefined
+}
+
+/**
+ * The container executor when an engine answers, for the runtimes whose image
+ * is there; else nothing, and this host simply does not offer those runtimes.
+ */
+async function containerExecutors(values: ContainerValues): Promise<StartHostOptions['executors']> {
+  if (values['no-containers']) return undefined
+  const images = runtimeImages(values['runtime-image'])
+  const poolTarget = positiveInt('--container-pool', values['container-pool'])
+  const idleTtlMs = positiveInt('--idle-ttl', values['idle-ttl'])
+  let docker: DockerClient
+  try {
+    docker = new DockerClient(values['docker-socket'])
+  } catch (error) {
+    say(`container runtimes off: ${(error as Error).message}`)
+    return undefined
+  }
+  const runtimes: string[] = []
+  try {
+    await docker.ping()
+    for (const spec of RUNTIMES) {
+      const image = images[spec.name] ?? spec.image
+      if (await docker.hasImage(image)) runtimes.push(spec.name)
+      else say(`runtime ${spec.name} off: image ${image} is missing (build it with: osiris runtime build ${spec.name})`)
+    }
+  } catch {
+    say(`container runtimes off: no container engine answers at ${docker.socketPath}`)
+    return undefined
+  } finally {
+    await docker.close()
+  }
+  if (runtimes.length === 0) return undefined
+  const socketPath = docker.socketPath
+  say(`container runtimes ${runtimes.join(', ')} on the engine at ${socketPath}`)
+  return (host) => [
+    new ContainerExecutor({
+      runtimes,
+      images,
+      socketPath,
+      ...given({ poolTarget, idleTtlMs }),
+      code: host.code,
+      keepCode: host.keepCode,
+      onChange: host.onChange,
+      onLog: host.onLog,
+    }),
+  ]
 }
 
 async function startController(values: Values, extraTokens: Array<{ role: Role; token: string }> = []) {
@@ -130,10 +226,14 @@ async function startController(values: Values, extraTokens: Array<{ role: Role; 
 }
 
 export async function start(argv: string[]): Promise<void> {
-  const { values } = parse(argv, { ...CONTROLLER_FLAGS, ...HOST_TUNING_FLAGS, hosts: { type: 'string' } }, START_USAGE)
+  const { values } = parse(
+    argv,
+    { ...CONTROLLER_FLAGS, ...HOST_TUNING_FLAGS, ...CONTAINER_FLAGS, hosts: { type: 'string' } },
+    START_USAGE,
+  )
   if (values.help) return say(START_USAGE)
   const count = positiveInt('--hosts', values.hosts) ?? 1
-  const tuning = hostTuningArgs(values)
+  const tuning = [...hostTuningArgs(values), ...containerArgs(values)]
   // The supervised hosts get their own token (role host), used only when auth is on.
   const hostToken = randomBytes(24).toString('base64url')
   const controller = await startController(values, [{ role: 'host', token: hostToken }])
@@ -193,13 +293,16 @@ export async function host(argv: string[]): Promise<void> {
       memory: { type: 'string' },
       token: { type: 'string' },
       ...HOST_TUNING_FLAGS,
+      ...CONTAINER_FLAGS,
     },
     HOST_USAGE,
   )
   if (values.help) return say(HOST_USAGE)
   const controllerAddress = values.controller ?? process.env.OSIRIS_ADDR ?? '127.0.0.1:50051'
+  const executors = await containerExecutors(values)
   const running = await Host.start({
     controller: controllerAddress,
+    ...given({ executors }),
     ...given({
       listen: values.listen,
       advertise: values.advertise,

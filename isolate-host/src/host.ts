@@ -9,9 +9,26 @@ import { IsolateExecutor } from './isolate-executor.ts'
 import { type HostOptions, type ResolvedHostOptions, resolveHostOptions } from './options.ts'
 import { RegistryClient } from './registry-client.ts'
 
+/** What a host lends the executors it is given (see `StartHostOptions.executors`). */
+export interface ExecutorContext {
+  /** Function code by content hash: this host's cache, else fetched from the controller. */
+  code(hash: string): Promise<string>
+  /** Records code an executor validated, so calls here need not fetch it. */
+  keepCode(code: string): void
+  /** Tells the controller this host's status changed (coalesced). */
+  onChange(): void
+  onLog(entry: LogEntry): void
+}
+
 export interface StartHostOptions extends HostOptions {
   /** Where function console output goes. Default: one line per entry on stdout. */
   onLog?: (entry: LogEntry) => void
+  /**
+   * Executors for runtimes beyond js/ts (the container fallback), made once the
+   * host's code cache exists. Their runtimes are registered with the
+   * controller; they are closed with the host.
+   */
+  executors?: (context: ExecutorContext) => Executor[]
 }
 
 /** After the controller's drain ack, how long no new call must arrive before the host leaves. */
@@ -29,6 +46,8 @@ export class Host {
   readonly address: string
   readonly options: ResolvedHostOptions
   readonly isolates: IsolateExecutor
+  /** The executors given to `start`, beside the isolates. */
+  readonly extra: readonly Executor[]
   readonly #server: grpc.Server
   readonly #health: HealthService
   readonly #registry: RegistryClient
@@ -43,6 +62,7 @@ export class Host {
     server: grpc.Server,
     health: HealthService,
     isolates: IsolateExecutor,
+    extra: readonly Executor[],
     registry: RegistryClient,
     drain: { draining: boolean; acked: () => void },
   ) {
@@ -52,6 +72,7 @@ export class Host {
     this.#server = server
     this.#health = health
     this.isolates = isolates
+    this.extra = extra
     this.#registry = registry
     this.#drain = drain
   }
@@ -74,7 +95,14 @@ export class Host {
       onLog: input.onLog ?? printLog,
       onChange: notify,
     })
-    const executors: Executor[] = [isolates]
+    const extra =
+      input.executors?.({
+        code: (hash) => codeCache.get(hash),
+        keepCode: (code) => void codeCache.put(code),
+        onChange: notify,
+        onLog: input.onLog ?? printLog,
+      }) ?? []
+    const executors: Executor[] = [isolates, ...extra]
     const server = new grpc.Server()
     const health = new HealthService(['osiris.v1.HostService'])
     health.addTo(server)
@@ -84,7 +112,7 @@ export class Host {
     try {
       port = await bindServer(server, listen.host, listen.port)
     } catch (error) {
-      await isolates.close(0)
+      await Promise.all(executors.map((e) => e.close(0)))
       throw error
     }
     // An advertised port of 0 means "the port this host bound".
@@ -93,7 +121,14 @@ export class Host {
     const drain = { draining: false, acked: () => {} }
     const refusal = Promise.withResolvers<string>()
     const status = (): HostStatus => {
-      const s = isolates.status()
+      const all = executors.map((e) => e.status())
+      const sum = (key: 'poolReady' | 'poolTarget' | 'inFlight'): number => all.reduce((n, x) => n + x[key], 0)
+      const s = {
+        poolReady: sum('poolReady'),
+        poolTarget: sum('poolTarget'),
+        inFlight: sum('inFlight'),
+        instances: all.flatMap((x) => x.instances),
+      }
       return { ...s, rssBytes: process.memoryUsage.rss(), cachedCode: codeCache.hashes(), draining: drain.draining }
     }
     registry = new RegistryClient({
@@ -118,7 +153,7 @@ export class Host {
       heartbeatMs: options.heartbeatMs,
       coalesceMs: 20,
     })
-    const host = new Host(options, address, server, health, isolates, registry, drain)
+    const host = new Host(options, address, server, health, isolates, extra, registry, drain)
     host.refused = refusal.promise
     return host
   }
@@ -141,7 +176,7 @@ export class Host {
       await this.#drainRouting(graceMs)
       await this.isolates.quiet(DRAIN_QUIET_MS, Math.max(0, deadline - Date.now()))
       await shutdownServer(this.#server, Math.max(0, deadline - Date.now()))
-      await this.isolates.close(Math.max(0, deadline - Date.now()))
+      await Promise.all([this.isolates, ...this.extra].map((e) => e.close(Math.max(0, deadline - Date.now()))))
       this.#registry.close()
       this.#health.close()
     })()

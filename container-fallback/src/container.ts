@@ -1,0 +1,170 @@
+// One runtime container: created with every limit, its shim connected over a
+// socket in its own directory, generic until it loads one function version's
+// code, and removed (SIGKILL + delete) when it breaks a limit, idles out, or
+// the executor closes. Labels let a later executor find and remove leftovers.
+import { randomUUID } from 'node:crypto'
+import { mkdir, rm } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { OsirisError } from '@osiris/proto'
+import { type DockerClient, EngineError } from './docker-client.ts'
+import type { ContainerLimits } from './options.ts'
+import type { RuntimeSpec } from './runtimes.ts'
+import { ChannelClosed, type ShimAnswer, ShimChannel } from './shim-channel.ts'
+
+export const LABEL_MANAGED = 'dev.osiris.managed'
+export const LABEL_OWNER_PID = 'dev.osiris.owner-pid'
+export const LABEL_EXECUTOR = 'dev.osiris.executor'
+export const LABEL_RUNTIME = 'dev.osiris.runtime'
+
+const SHIM_DIR = '/osiris/shim'
+const RUN_DIR = '/run/osiris'
+
+export type ContainerState = 'generic' | 'specialized' | 'gone'
+
+export interface Deployment {
+  module: string
+  version: number
+  codeHash: string
+}
+
+export interface ContainerSetup {
+  docker: DockerClient
+  runtime: RuntimeSpec
+  image: string
+  limits: Readonly<ContainerLimits>
+  user: string
+  runDir: string
+  executorId: string
+  startTimeoutMs: number
+}
+
+/** Why a container ended, read from the engine after its shim went away. */
+export interface Ending {
+  oomKilled: boolean
+  exitCode: number | undefined
+}
+
+export function containerSpec(setup: ContainerSetup, dir: string): object {
+  const { runtime, limits } = setup
+  const shimPath = `${SHIM_DIR}/${basename(runtime.shim)}`
+  return {
+    Image: setup.image,
+    Cmd: runtime.command.map((part) => part.replace('{shim}', shimPath)),
+    User: setup.user,
+    WorkingDir: '/tmp',
+    Env: [`OSIRIS_SOCKET=${RUN_DIR}/host.sock`, 'HOME=/tmp', 'PYTHONDONTWRITEBYTECODE=1', 'LANG=C.UTF-8'],
+    Labels: {
+      [LABEL_MANAGED]: 'true',
+      [LABEL_OWNER_PID]: String(process.pid),
+      [LABEL_EXECUTOR]: setup.executorId,
+      [LABEL_RUNTIME]: runtime.name,
+    },
+    NetworkDisabled: true,
+    HostConfig: {
+      NetworkMode: 'none',
+      Memory: limits.memoryMb * 1024 * 1024,
+      MemorySwap: limits.memoryMb * 1024 * 1024,
+      CpuShares: limits.cpuShares,
+      NanoCpus: limits.cpuMillis * 1_000_000,
+      PidsLimit: limits.pids,
+      ReadonlyRootfs: true,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      Init: true,
+      Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${limits.tmpMb}m` },
+      Binds: [`${dir}:${RUN_DIR}:ro`, `${runtime.shim}:${shimPath}:ro`],
+      LogConfig: { Type: 'none', Config: {} },
+    },
+  }
+}
+
+export class RuntimeContainer {
+  readonly id: string
+  readonly name: string
+  readonly runtime: string
+  readonly memoryMb: number
+  readonly #docker: DockerClient
+  readonly #dir: string
+  readonly #channel: ShimChannel
+  state: ContainerState = 'generic'
+  deployment: Deployment | undefined
+  busy = false
+  /** Dropped by a redeploy while busy: removed once its call ends. */
+  retired = false
+  lastUsedMs = Date.now()
+  #removing: Promise<void> | undefined
+  /** Called once when the shim's connection ends (the container died, or was removed). */
+  onGone: () => void = () => {}
+
+  private constructor(id: string, name: string, setup: ContainerSetup, dir: string, channel: ShimChannel) {
+    this.id = id
+    this.name = name
+    this.runtime = setup.runtime.name
+    this.memoryMb = setup.limits.memoryMb
+    this.#docker = setup.docker
+    this.#dir = dir
+    this.#channel = channel
+    channel.onClose = () => {
+      if (this.state !== 'gone') this.state = 'gone'
+      this.onGone()
+    }
+  }
+
+  /** Creates and starts a container and waits for its shim's hello. */
+  static async start(setup: ContainerSetup): Promise<RuntimeContainer> {
+    const name = `osiris-${setup.runtime.name}-${randomUUID().slice(0, 12)}`
+    const dir = join(setup.runDir, name)
+    await mkdir(dir, { recursive: true, mode: 0o755 })
+    let channel: ShimChannel | undefined
+    let id: string | undefined
+    try {
+      channel = await ShimChannel.listen(dir)
+      id = await setup.docker.createContainer(name, containerSpec(setup, dir))
+      const container = new RuntimeContainer(id, name, setup, dir, channel)
+      const hello = channel.hello(AbortSignal.timeout(setup.startTimeoutMs))
+      await setup.docker.startContainer(id)
+      await hello.catch((error: unknown) => {
+        const why = error instanceof ChannelClosed ? 'its shim exited' : (error as Error).message
+        throw new OsirisError('UNAVAILABLE', `${setup.runtime.name} container ${name} did not start: ${why}`)
+      })
+      return container
+    } catch (caught) {
+      let error = caught
+      channel?.close()
+      if (error instanceof EngineError && error.status === 404) {
+        error = new OsirisError(
+          'UNAVAILABLE',
+          `image ${setup.image} of runtime ${setup.runtime.name} is not on this engine; build it with "osiris runtime build ${setup.runtime.name}"`,
+        )
+      }
+      if (id) await setup.docker.removeContainer(id).catch(() => {})
+      await rm(dir, { recursive: true, force: true })
+      throw error
+    }
+  }
+
+  /** One request to the shim; rejects ChannelClosed when the container dies first. */
+  request(message: object): Promise<ShimAnswer> {
+    if (this.state === 'gone') return Promise.reject(new ChannelClosed(`container ${this.name} is gone`))
+    return this.#channel.request(message)
+  }
+
+  /** What the engine says about how this container ended. */
+  async ending(): Promise<Ending> {
+    // The socket closes as the shim dies, a moment before the engine records why.
+    await this.#docker.waitContainer(this.id, AbortSignal.timeout(2000)).catch(() => undefined)
+    const inspected = await this.#docker.inspectContainer(this.id).catch(() => undefined)
+    return { oomKilled: inspected?.State.OOMKilled ?? false, exitCode: inspected?.State.ExitCode }
+  }
+
+  /** Kills and deletes the container and its socket directory. Idempotent. */
+  remove(): Promise<void> {
+    this.state = 'gone'
+    this.#removing ??= (async () => {
+      this.#channel.close()
+      await this.#docker.removeContainer(this.id).catch(() => {})
+      await rm(this.#dir, { recursive: true, force: true })
+    })()
+    return this.#removing
+  }
+}

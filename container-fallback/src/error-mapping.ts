@@ -1,0 +1,101 @@
+// What a shim answered, or how its container ended, → a result or the
+// OsirisError to throw. Everything a shim sends is tenant-controlled in the
+// worst case (the function runs in the shim's process), so shapes are checked.
+import { FunctionError, OsirisError } from '@osiris/proto'
+import type { Ending } from './container.ts'
+import type { ShimAnswer } from './shim-channel.ts'
+
+export interface CallContext {
+  module: string
+  version: number
+  functionName: string
+  memoryMb: number
+  timeoutMs: number
+}
+
+const str = (value: unknown, fallback = ''): string => (typeof value === 'string' ? value : fallback)
+
+function guestOf(value: unknown): { name: string; message: string; stack: string } {
+  const e = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {}
+  return { name: str(e.name, 'Exception'), message: str(e.message), stack: str(e.stack) }
+}
+
+/** True when the answer means the container must not be reused. */
+export function poisons(answer: ShimAnswer): boolean {
+  return 'error' in answer && guestOf(answer.error).name === 'MemoryError'
+}
+
+/** A compile failure the shim reported, as COMPILE_ERROR naming line and column. */
+export function compileError(filename: string, answer: ShimAnswer): OsirisError | undefined {
+  if (!('compile' in answer)) return undefined
+  const c =
+    typeof answer.compile === 'object' && answer.compile !== null ? (answer.compile as Record<string, unknown>) : {}
+  const line = typeof c.line === 'number' ? c.line : 0
+  const column = typeof c.column === 'number' ? c.column : 0
+  const where = line > 0 ? ` (line ${line}, column ${column})` : ''
+  return new OsirisError(
+    'COMPILE_ERROR',
+    `${filename} does not compile: ${str(c.name, 'SyntaxError')}: ${str(c.message, 'invalid syntax')}${where}`,
+  )
+}
+
+/** The result's JSON text of a call answer, or throws its OsirisError. */
+export function readCallAnswer(ctx: CallContext, answer: ShimAnswer): string {
+  if (typeof answer.result === 'string') return answer.result
+  if ('error' in answer) {
+    const guest = guestOf(answer.error)
+    if (guest.name === 'MemoryError') {
+      throw new OsirisError(
+        'RESOURCE_EXHAUSTED',
+        `function "${ctx.functionName}" ran out of memory (limit ${ctx.memoryMb} MiB); its container was removed`,
+      )
+    }
+    return throwGuest(ctx, guest)
+  }
+  if ('notJson' in answer) {
+    throw new OsirisError(
+      'RESULT_NOT_JSON',
+      `function "${ctx.functionName}" returned a value that cannot be encoded as JSON: ${str(answer.notJson).slice(0, 8192)}`,
+    )
+  }
+  if (answer.missing === true) {
+    throw new OsirisError('NOT_FOUND', `module "${ctx.module}" v${ctx.version} has no function "${ctx.functionName}"`)
+  }
+  if ('fault' in answer) throw new OsirisError('INTERNAL', `the shim failed: ${str(answer.fault)}`)
+  throw new OsirisError('INTERNAL', `function "${ctx.functionName}": the shim answered an unknown outcome`)
+}
+
+function throwGuest(ctx: CallContext, guest: { name: string; message: string; stack: string }): never {
+  throw new FunctionError(`function "${ctx.functionName}" raised ${guest.name}: ${guest.message}`, guest)
+}
+
+/** A module whose top level raised while loading, as FUNCTION_ERROR. */
+export function loadError(ctx: CallContext, answer: ShimAnswer): FunctionError {
+  const guest = guestOf(answer.error)
+  return new FunctionError(
+    `module "${ctx.module}" v${ctx.version} raised ${guest.name} while loading: ${guest.message}`,
+    guest,
+  )
+}
+
+export function deadlineError(ctx: CallContext): OsirisError {
+  return new OsirisError(
+    'DEADLINE_EXCEEDED',
+    `function "${ctx.functionName}" ran past its ${ctx.timeoutMs} ms limit; its container was killed`,
+  )
+}
+
+/** The container ended during the call: the memory limit, or anything else (UNAVAILABLE). */
+export function endingError(ctx: CallContext, ending: Ending): OsirisError {
+  if (ending.oomKilled) {
+    return new OsirisError(
+      'RESOURCE_EXHAUSTED',
+      `function "${ctx.functionName}" went over its memory limit of ${ctx.memoryMb} MiB; its container was killed`,
+    )
+  }
+  const code = ending.exitCode === undefined ? 'it is gone' : `exit code ${ending.exitCode}`
+  return new OsirisError(
+    'UNAVAILABLE',
+    `the container running "${ctx.functionName}" ended during the call (${code}); a new one takes its place`,
+  )
+}

@@ -1,0 +1,157 @@
+// The host's end of one container's shim connection. The host listens on a
+// unix socket in a directory only that container mounts (read-only); the shim
+// dials it when it starts, says hello, then answers one JSON line per request
+// line. Containers have no network, so this socket is their only way out.
+import { chmod } from 'node:fs/promises'
+import { createServer, type Server, type Socket } from 'node:net'
+import { join } from 'node:path'
+import { OsirisError } from '@osiris/proto'
+
+export const SOCKET_NAME = 'host.sock'
+
+/** The shim's connection ended (its container died or was killed) before it answered. */
+export class ChannelClosed extends Error {
+  override get name(): string {
+    return 'ChannelClosed'
+  }
+}
+
+export type ShimAnswer = Record<string, unknown>
+
+interface Pending {
+  resolve: (answer: ShimAnswer) => void
+  reject: (error: Error) => void
+}
+
+export class ShimChannel {
+  readonly path: string
+  readonly #server: Server
+  #socket: Socket | undefined
+  #buffer = ''
+  #pending: Pending | undefined
+  #hello: { resolve: (hello: ShimAnswer) => void; reject: (error: Error) => void } | undefined
+  #closed = false
+  /** Called once when the connection ends, whoever ended it. */
+  onClose: () => void = () => {}
+
+  private constructor(path: string, server: Server) {
+    this.path = path
+    this.#server = server
+  }
+
+  /** Listens on `dir`/host.sock, reachable by the container's non-root user. */
+  static async listen(dir: string): Promise<ShimChannel> {
+    const path = join(dir, SOCKET_NAME)
+    const server = createServer()
+    const channel = new ShimChannel(path, server)
+    server.on('connection', (socket) => channel.#accept(socket))
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(path, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    await chmod(path, 0o666)
+    return channel
+  }
+
+  /** Resolves the shim's hello line; rejects when `signal` aborts first. */
+  hello(signal: AbortSignal): Promise<ShimAnswer> {
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void =>
+        reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)))
+      if (signal.aborted) return onAbort()
+      signal.addEventListener('abort', onAbort, { once: true })
+      this.#hello = {
+        resolve: (hello) => {
+          signal.removeEventListener('abort', onAbort)
+          resolve(hello)
+        },
+        reject: (error) => {
+          signal.removeEventListener('abort', onAbort)
+          reject(error)
+        },
+      }
+    })
+  }
+
+  #accept(socket: Socket): void {
+    // One shim per container: a second connection is not ours to serve.
+    if (this.#socket || this.#closed) {
+      socket.destroy()
+      return
+    }
+    this.#socket = socket
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => this.#onData(chunk))
+    socket.on('error', () => {})
+    socket.on('close', () => this.#onClose())
+  }
+
+  #onData(chunk: string): void {
+    this.#buffer += chunk
+    let newline = this.#buffer.indexOf('\n')
+    while (newline >= 0) {
+      const line = this.#buffer.slice(0, newline)
+      this.#buffer = this.#buffer.slice(newline + 1)
+      this.#onLine(line)
+      newline = this.#buffer.indexOf('\n')
+    }
+  }
+
+  #onLine(line: string): void {
+    let answer: ShimAnswer
+    try {
+      const parsed: unknown = JSON.parse(line)
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object')
+      answer = parsed as ShimAnswer
+    } catch {
+      this.#fail(new OsirisError('INTERNAL', `the shim sent a line that is not a JSON object: ${line.slice(0, 200)}`))
+      return
+    }
+    if (this.#hello) {
+      const hello = this.#hello
+      this.#hello = undefined
+      hello.resolve(answer)
+      return
+    }
+    const pending = this.#pending
+    this.#pending = undefined
+    pending?.resolve(answer)
+  }
+
+  #onClose(): void {
+    this.#fail(new ChannelClosed('the shim connection closed'))
+  }
+
+  #fail(error: Error): void {
+    this.#socket?.destroy()
+    const hello = this.#hello
+    const pending = this.#pending
+    this.#hello = undefined
+    this.#pending = undefined
+    hello?.reject(error)
+    pending?.reject(error)
+    if (this.#closed) return
+    this.#closed = true
+    this.onClose()
+  }
+
+  /** Sends one request and resolves its answer. One request at a time. */
+  request(message: object): Promise<ShimAnswer> {
+    const socket = this.#socket
+    if (this.#closed || !socket) return Promise.reject(new ChannelClosed('the shim is not connected'))
+    if (this.#pending) return Promise.reject(new OsirisError('INTERNAL', 'a shim request is already in flight'))
+    return new Promise((resolve, reject) => {
+      this.#pending = { resolve, reject }
+      socket.write(`${JSON.stringify(message)}\n`)
+    })
+  }
+
+  /** Ends the connection and stops listening. Idempotent. */
+  close(): void {
+    this.#fail(new ChannelClosed('the shim channel was closed'))
+    this.#server.close()
+  }
+}
