@@ -3,6 +3,7 @@
 import { FunctionError, OsirisError } from '@osiris/sdk'
 import { UsageError } from './args.ts'
 import * as client from './client-commands.ts'
+import { logs } from './logs-command.ts'
 import { runtime } from './runtime-commands.ts'
 import * as servers from './server-commands.ts'
 
@@ -19,6 +20,7 @@ Use it:
   call NAME    call a function with JSON arguments
   ls           list deployed functions
   rm NAME      remove a function
+  logs NAME    print a function's console output (-f to follow)
   hosts        list the controller's hosts and their load
 
 \`osiris VERB --help\` describes each verb. Client verbs reach the controller
@@ -32,6 +34,7 @@ const VERBS: Record<string, (argv: string[]) => Promise<void>> = {
   call: client.call,
   ls: client.ls,
   rm: client.rm,
+  logs,
   hosts: client.hosts,
   runtime,
 }

@@ -26,6 +26,7 @@ import {
 } from './grpc-api.ts'
 import { HostRegistry } from './host-registry.ts'
 import { createGateway } from './http-gateway.ts'
+import { LogStore } from './log-store.ts'
 import { type ControllerOptions, type ResolvedControllerOptions, resolveControllerOptions } from './options.ts'
 import { SqliteStore } from './store/sqlite-store.ts'
 
@@ -97,7 +98,11 @@ export class Controller {
     ])
     health.addTo(server)
     server.addService(OsirisService.service, osirisServiceHandlers(dispatcher, auth))
-    server.addService(FunctionService.service, functionServiceHandlers(functions, deployer, auth))
+    const logs = new LogStore(1000)
+    hosts.on('logs', (host, lines) => {
+      for (const line of lines) logs.append({ ...line, hostId: host.id })
+    })
+    server.addService(FunctionService.service, functionServiceHandlers(functions, deployer, logs, auth))
     server.addService(HostRegistryService.service, hostRegistryHandlers(hosts, functions, auth))
     server.addService(ClusterService.service, clusterServiceHandlers(hosts, auth))
     const http = createGateway({

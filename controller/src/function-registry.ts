@@ -24,6 +24,10 @@ export class FunctionRegistry {
     return record
   }
 
+  has(name: string): boolean {
+    return this.#byName.has(name)
+  }
+
   list(): FunctionRecord[] {
     return [...this.#byName.values()].sort((a, b) => a.name.localeCompare(b.name))
   }

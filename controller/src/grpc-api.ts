@@ -17,6 +17,7 @@ import type { Deployer } from './deployer.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import type { FunctionRegistry } from './function-registry.ts'
 import type { HostRegistry } from './host-registry.ts'
+import type { LogStore } from './log-store.ts'
 
 function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown>): number {
   const deadline = call.getDeadline()
@@ -59,12 +60,37 @@ export function osirisServiceHandlers(dispatcher: Dispatcher, auth: Authenticato
   }
 }
 
+/** Recent lines sent first when the caller does not say how many. */
+const DEFAULT_TAIL = 100
+
 export function functionServiceHandlers(
   functions: FunctionRegistry,
   deployer: Deployer,
+  logs: LogStore,
   auth: Authenticator,
 ): FunctionServiceHandlers {
   return {
+    TailLogs: (call) => {
+      const { name, follow, limit } = call.request
+      try {
+        auth.check(call.metadata.get('authorization')[0]?.toString(), 'admin', 'read logs')
+        const recent = logs.recent(name, limit || DEFAULT_TAIL)
+        if (recent.length === 0 && !functions.has(name)) {
+          throw new OsirisError('NOT_FOUND', `function "${name}" is not deployed and has no logs`)
+        }
+        for (const line of recent) call.write(line)
+      } catch (error) {
+        call.emit('error', toServiceError(error))
+        return
+      }
+      if (!follow) {
+        call.end()
+        return
+      }
+      const stop = logs.follow(name, (line) => call.write(line))
+      call.on('cancelled', stop)
+      call.on('close', stop)
+    },
     Deploy: handleUnary(guarded(auth, 'admin', 'deploy', (call) => deployer.deploy(call.request))),
     GetFunction: handleUnary(guarded(auth, 'invoke', 'read functions', (call) => functions.get(call.request.name))),
     ListFunctions: handleUnary(guarded(auth, 'invoke', 'read functions', () => ({ functions: functions.list() }))),

@@ -10,6 +10,7 @@ import {
   HostService,
   type HostServiceClient,
   type HostStatus,
+  type LogLine,
   type RegisterHost,
 } from '@osiris/proto'
 
@@ -74,6 +75,7 @@ interface HostEvents {
   added: [HostEntry]
   removed: [HostEntry]
   status: [HostEntry]
+  logs: [HostEntry, LogLine[]]
 }
 
 const EMPTY_STATUS: HostStatus = {
@@ -113,6 +115,7 @@ export class HostRegistry extends EventEmitter<HostEvents> {
       if (!entry || entry.state === 'gone') return
       entry.lastSeenMs = Date.now()
       if (message.message === 'status') this.#onStatus(entry, message.status)
+      else if (message.message === 'logs') this.emit('logs', entry, message.logs.lines)
     })
     const lost = (why: string) => () => {
       if (entry) this.remove(entry, why)

@@ -21,7 +21,7 @@ export interface ExecutorContext {
 }
 
 export interface StartHostOptions extends HostOptions {
-  /** Where function console output goes. Default: one line per entry on stdout. */
+  /** Where function console output goes. Default: forwarded to the controller, for `osiris logs`. */
   onLog?: (entry: LogEntry) => void
   /**
    * Executors for runtimes beyond js/ts (the container fallback), made once the
@@ -33,13 +33,6 @@ export interface StartHostOptions extends HostOptions {
 
 /** After the controller's drain ack, how long no new call must arrive before the host leaves. */
 const DRAIN_QUIET_MS = 100
-
-function printLog(entry: LogEntry): void {
-  const time = new Date(entry.timeMs).toISOString()
-  process.stdout.write(
-    `${time} ${entry.level} ${entry.module}@v${entry.version} ${entry.functionName} [${entry.callId}] ${entry.line}\n`,
-  )
-}
 
 export class Host {
   readonly id: string
@@ -85,6 +78,8 @@ export class Host {
       if (!registry) throw new Error('registry link not up yet')
       return registry.fetchCode(hash, signal)
     }, options.codeCacheBytes)
+    // Function console output goes to the controller (`osiris logs`) unless the caller takes it.
+    const onLog = input.onLog ?? ((entry: LogEntry) => registry?.log(entry))
     const isolates = new IsolateExecutor({
       poolTarget: options.poolTarget,
       memoryLimitMb: options.memoryLimitMb,
@@ -92,7 +87,7 @@ export class Host {
       loadTimeoutMs: options.loadTimeoutMs,
       idleTtlMs: options.idleTtlMs,
       codeCache,
-      onLog: input.onLog ?? printLog,
+      onLog,
       onChange: notify,
     })
     const extra =
@@ -100,7 +95,7 @@ export class Host {
         code: (hash) => codeCache.get(hash),
         keepCode: (code) => void codeCache.put(code),
         onChange: notify,
-        onLog: input.onLog ?? printLog,
+        onLog,
       }) ?? []
     const executors: Executor[] = [isolates, ...extra]
     const server = new grpc.Server()

@@ -8,9 +8,11 @@ import {
   HostRegistry,
   type HostRegistryClient,
   type HostStatus,
+  type LogLine,
   type RegisterHost,
   unary,
 } from '@osiris/proto'
+import type { LogEntry } from './executor.ts'
 
 export interface RegistryClientOptions {
   controller: string
@@ -28,6 +30,11 @@ export interface RegistryClientOptions {
   coalesceMs: number
 }
 
+/** Function log lines go out in batches at most this far apart, ms. */
+const LOG_FLUSH_MS = 50
+/** Lines held while the controller is unreachable; older ones are dropped first. */
+const LOG_BUFFER_LINES = 1000
+
 const BACKOFF_MIN_MS = 100
 const BACKOFF_MAX_MS = 2000
 
@@ -40,6 +47,8 @@ export class RegistryClient {
   #redial: NodeJS.Timeout | undefined
   #backoffMs = BACKOFF_MIN_MS
   #registered = false
+  #logs: LogLine[] = []
+  #logTimer: NodeJS.Timeout | undefined
   #waiters: Array<() => void> = []
   #closed = false
 
@@ -66,6 +75,23 @@ export class RegistryClient {
       { codeHash },
       { signal, timeoutMs: 10_000, metadata: this.#metadata() },
     ).then((r) => r.code)
+  }
+
+  /** Forwards a function's console line to the controller (batched, bounded). */
+  log(entry: LogEntry): void {
+    this.#logs.push({ ...entry, hostId: this.#options.register.hostId })
+    if (this.#logs.length > LOG_BUFFER_LINES) this.#logs.splice(0, this.#logs.length - LOG_BUFFER_LINES)
+    this.#logTimer ??= setTimeout(() => this.#flushLogs(), LOG_FLUSH_MS)
+  }
+
+  #flushLogs(): void {
+    this.#logTimer = undefined
+    if (!this.#registered) {
+      if (this.#logs.length > 0) this.#logTimer = setTimeout(() => this.#flushLogs(), LOG_FLUSH_MS * 10)
+      return
+    }
+    const lines = this.#logs.splice(0)
+    if (lines.length > 0) this.#write({ logs: { lines } })
   }
 
   /** Sends the current status now (a state change the controller must see at once). */
@@ -143,6 +169,9 @@ export class RegistryClient {
     this.#closed = true
     clearInterval(this.#heartbeat)
     clearTimeout(this.#statusTimer)
+    clearTimeout(this.#logTimer)
+    this.#flushLogs()
+    clearTimeout(this.#logTimer)
     clearTimeout(this.#redial)
     this.#stream?.end()
     this.#stream?.cancel()

@@ -58,12 +58,18 @@ export interface FunctionServiceClient extends grpc.Client {
   GetFunction: Unary<m.GetFunctionRequest, m.FunctionInfo>
   ListFunctions: Unary<m.ListFunctionsRequest, m.ListFunctionsResponse>
   DeleteFunction: Unary<m.DeleteFunctionRequest, m.DeleteFunctionResponse>
+  TailLogs(
+    request: Write<m.TailLogsRequest>,
+    metadata?: grpc.Metadata,
+    options?: Partial<grpc.CallOptions>,
+  ): grpc.ClientReadableStream<m.LogLine>
 }
 export interface FunctionServiceHandlers extends grpc.UntypedServiceImplementation {
   Deploy: grpc.handleUnaryCall<m.DeployRequest, Write<m.DeployResponse>>
   GetFunction: grpc.handleUnaryCall<m.GetFunctionRequest, Write<m.FunctionInfo>>
   ListFunctions: grpc.handleUnaryCall<m.ListFunctionsRequest, Write<m.ListFunctionsResponse>>
   DeleteFunction: grpc.handleUnaryCall<m.DeleteFunctionRequest, Write<m.DeleteFunctionResponse>>
+  TailLogs: grpc.handleServerStreamingCall<m.TailLogsRequest, Write<m.LogLine>>
 }
 
 export interface HostServiceClient extends grpc.Client {
@@ -80,6 +86,7 @@ export type HostMessageOut =
   | { register: Write<m.RegisterHost> }
   | { status: Write<m.HostStatus> }
   | { heartbeat: Write<m.Heartbeat> }
+  | { logs: Write<m.LogBatch> }
 /** What the controller writes on a host's Connect stream. */
 export type ControllerMessageOut =
   | { registered: Write<m.Registered> }

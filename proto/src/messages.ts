@@ -127,10 +127,32 @@ export interface Heartbeat {
   sentAtMs: number
 }
 
+export interface TailLogsRequest {
+  name: string
+  follow: boolean
+  limit: number
+}
+
+export interface LogLine {
+  timeMs: number
+  level: string
+  functionName: string
+  module: string
+  version: number
+  callId: string
+  line: string
+  hostId: string
+}
+
+export interface LogBatch {
+  lines: LogLine[]
+}
+
 export type HostMessage =
   | { message: 'register'; register: RegisterHost }
   | { message: 'status'; status: HostStatus }
   | { message: 'heartbeat'; heartbeat: Heartbeat }
+  | { message: 'logs'; logs: LogBatch }
 
 export interface Registered {
   hostId: string

@@ -11,6 +11,7 @@ import {
   type FunctionServiceClient,
   fromServiceError,
   type HostInfo,
+  type LogLine,
   OsirisError,
   OsirisService,
   type OsirisServiceClient,
@@ -159,6 +160,34 @@ export class OsirisClient {
     const response = await this.#request(this.#functions, this.#functions.DeleteFunction, { name }, options)
     if (!response.function) throw new OsirisError('INTERNAL', `controller did not say what it removed for "${name}"`)
     return response.function
+  }
+
+  /**
+   * A function's recent console output, oldest first; with `follow`, then each
+   * new line as it is printed, until the loop breaks or `signal` aborts.
+   */
+  async *logs(
+    name: string,
+    options: { follow?: boolean; limit?: number; signal?: AbortSignal } = {},
+  ): AsyncGenerator<LogLine> {
+    if (this.#closed) throw new OsirisError('CLOSED', 'this Osiris client is closed')
+    const metadata = new grpc.Metadata()
+    if (this.#token) metadata.set('authorization', `Bearer ${this.#token}`)
+    const call = this.#functions.TailLogs(
+      { name, follow: options.follow ?? false, limit: options.limit ?? 0 },
+      metadata,
+    )
+    const cancel = (): void => call.cancel()
+    options.signal?.addEventListener('abort', cancel, { once: true })
+    try {
+      for await (const line of call) yield line as LogLine
+    } catch (error) {
+      if (options.signal?.aborted) return
+      throw fromServiceError(error, `controller ${this.address}`)
+    } finally {
+      options.signal?.removeEventListener('abort', cancel)
+      call.cancel()
+    }
   }
 
   /** The hosts the controller knows, with their state, pool, instances and load. */

@@ -7,6 +7,7 @@ export {
   type FunctionInfo,
   type GuestError,
   type HostInfo,
+  type LogLine,
   OsirisError,
   type Parameter,
 } from '@osiris/proto'
