@@ -71,7 +71,9 @@ t.test('gRPC: each request needs a token with the right role', async (t) => {
   const bad = connect(controller.address, { token: 'wrong-token-0123456789' })
   const invoke = connect(controller.address, { token: INVOKE })
   const admin = connect(controller.address, { token: ADMIN })
-  t.teardown(() => [none, bad, invoke, admin].forEach((c) => c.close()))
+  t.teardown(() => {
+    for (const c of [none, bad, invoke, admin]) c.close()
+  })
 
   const src = 'export function addNumbers(a, b) { return a + b }'
   t.match(await failure(none.deploy(src, { module: 'math', runtime: 'js' })), {
