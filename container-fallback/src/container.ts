@@ -71,8 +71,12 @@ export function containerSpec(setup: ContainerSetup, dir: string): object {
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
       Init: true,
-      Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${limits.tmpMb}m` },
-      Binds: [`${dir}:${RUN_DIR}:ro`, `${runtime.shim}:${shimPath}:ro`],
+      Tmpfs: { '/tmp': `rw,nosuid,nodev,${runtime.execTmp ? 'exec' : 'noexec'},size=${limits.tmpMb}m` },
+      // Mounts, not Binds: a missing source is an error, never an empty directory made on the spot.
+      Mounts: [
+        { Type: 'bind', Source: dir, Target: RUN_DIR, ReadOnly: true },
+        { Type: 'bind', Source: runtime.shim, Target: shimPath, ReadOnly: true },
+      ],
       LogConfig: { Type: 'none', Config: {} },
     },
   }

@@ -18,6 +18,8 @@ export interface RuntimeSpec {
   readonly command: readonly string[]
   /** How parameter names are read at deploy (for docs and `osiris runtime ls`). */
   readonly params: string
+  /** Whether programs may be run from /tmp (the exec runtime writes its module there). */
+  readonly execTmp: boolean
   /** Debian packages of the image `osiris runtime build` makes (bookworm, essential variant). */
   readonly packages: readonly string[]
 }
@@ -32,6 +34,7 @@ export const RUNTIMES: readonly RuntimeSpec[] = Object.freeze([
     shim: shim('python/osiris_shim.py'),
     command: ['python3', '-I', '-u', '{shim}'],
     params: "public top-level def / async def, parsed with Python's ast (defaults optional, *args rest)",
+    execTmp: false,
     packages: ['python3-minimal', 'libpython3-stdlib'],
   },
   {
@@ -43,6 +46,7 @@ export const RUNTIMES: readonly RuntimeSpec[] = Object.freeze([
     shim: shim('exec/osiris_exec_shim.py'),
     command: ['python3', '-I', '-u', '{shim}'],
     params: 'one function named after the module; parameters from a "# osiris: params a b" line, else any',
+    execTmp: true,
     packages: ['python3-minimal', 'libpython3-stdlib'],
   },
 ])

@@ -1,0 +1,108 @@
+# The Osiris exec shim: any executable as a function. The module is a script
+# starting with "#!" (its interpreter must be in the image); each call runs it
+# once with the arguments as a JSON array on stdin, and its stdout is the
+# result as JSON. stderr lines become the call's log. Same protocol and
+# socket as the Python shim (container-fallback/README.md).
+#
+# The function is named after the module (math.run -> "math"); its parameters
+# come from a line "# osiris: params a b", else it takes any arguments.
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+
+SOCKET = os.environ.get("OSIRIS_SOCKET", "/run/osiris/host.sock")
+PARAMS = re.compile(r"^#\s*osiris:\s*params\b(.*)$")
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_LOG_LINES = 1000
+
+
+def compile_error(message, line=0):
+    return {"compile": {"name": "ExecError", "message": message, "line": line, "column": 1 if line else 0}}
+
+
+def shape(filename, code):
+    name = os.path.splitext(os.path.basename(filename))[0]
+    if not code.startswith("#!"):
+        return compile_error("an exec module starts with #! naming its interpreter", 1)
+    if not NAME.match(name):
+        return compile_error("module name %r is not a function name" % name)
+    params = [{"name": "args", "optional": True, "rest": True}]
+    for number, line in enumerate(code.splitlines(), start=1):
+        m = PARAMS.match(line)
+        if m:
+            names = m.group(1).split()
+            bad = [n for n in names if not NAME.match(n)]
+            if bad:
+                return compile_error("bad parameter name %r" % bad[0], number)
+            params = [{"name": n, "optional": False, "rest": False} for n in names]
+            break
+    return {"functions": [{"name": name, "params": params}]}
+
+
+class Shim:
+    def __init__(self):
+        self.path = None
+        self.name = None
+
+    def load(self, request):
+        checked = shape(request["filename"], request["code"])
+        if "compile" in checked:
+            return checked
+        self.name = checked["functions"][0]["name"]
+        self.path = os.path.join("/tmp", "osiris-fn-" + self.name)
+        with open(self.path, "w", encoding="utf-8") as f:
+            f.write(request["code"])
+        os.chmod(self.path, 0o700)
+        return {"loaded": True}
+
+    def call(self, request):
+        if self.path is None or request["fn"] != self.name:
+            return {"missing": True}
+        stdin = "[" + ",".join(request["args"]) + "]"
+        try:
+            done = subprocess.run([self.path], input=stdin, capture_output=True, text=True, cwd="/tmp")
+        except OSError as error:
+            return {"error": {"name": type(error).__name__, "message": str(error), "stack": ""}}
+        logs = [{"level": "error", "line": line} for line in done.stderr.splitlines()[:MAX_LOG_LINES]]
+        if done.returncode != 0:
+            message = "%s exited with code %d" % (self.name, done.returncode)
+            return {"error": {"name": "ExitStatus", "message": message, "stack": done.stderr.strip()}, "logs": logs}
+        try:
+            value = json.loads(done.stdout)
+        except ValueError as error:
+            return {"notJson": "stdout is not JSON (%s): %s" % (error, done.stdout[:200]), "logs": logs}
+        return {"result": json.dumps(value, separators=(",", ":")), "logs": logs}
+
+    def handle(self, request):
+        op = request.get("op")
+        if op == "check":
+            return shape(request["filename"], request["code"])
+        if op == "load":
+            return self.load(request)
+        if op == "call":
+            return self.call(request)
+        return {"fault": "unknown op %r" % (op,)}
+
+
+def main():
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(SOCKET)
+    reader = conn.makefile("r", encoding="utf-8", newline="\n")
+    writer = conn.makefile("w", encoding="utf-8", newline="\n")
+    writer.write(json.dumps({"hello": "exec", "pid": os.getpid(), "version": sys.version.split()[0]}) + "\n")
+    writer.flush()
+    shim = Shim()
+    for line in reader:
+        try:
+            answer = shim.handle(json.loads(line))
+        except Exception as error:  # noqa: BLE001 - a shim bug must answer, not hang the host
+            answer = {"fault": "%s: %s" % (type(error).__name__, error)}
+        writer.write(json.dumps(answer, separators=(",", ":")) + "\n")
+        writer.flush()
+
+
+if __name__ == "__main__":
+    main()

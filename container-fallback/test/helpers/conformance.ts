@@ -1,0 +1,137 @@
+// One conformance suite for every Executor (the isolate executor and the
+// container executor): the same calls, async functions, errors, limits and
+// idle disposal, each with the subject's own language for the sources.
+import type { Executor, InvokeParams, InvokeResult } from '@osiris/isolate-host'
+import { OsirisError } from '@osiris/proto'
+import type { Test } from 'tap'
+import { eventually } from './engine.ts'
+
+export interface Sources {
+  /** add(a, b), echo(x), later(x) (async: x + "!"), fail() (raises errorName "nope"), spin() (never returns). */
+  module: string
+  errorName: string
+  /** Does not compile; the error is on `brokenLine`. */
+  broken: string
+  brokenLine: number
+  extension: string
+}
+
+export interface Subject {
+  name: string
+  runtime: string
+  sources: Sources
+  /** A fresh executor (its teardown registered on `t`), fully ready. */
+  make(t: Test, options: { idleTtlMs: number }): Promise<Executor>
+}
+
+function hashOf(code: string): Promise<string> {
+  return crypto.subtle.digest('SHA-256', new TextEncoder().encode(code)).then((d) => Buffer.from(d).toString('hex'))
+}
+
+async function deployed(t: Test, subject: Subject, idleTtlMs = 300_000) {
+  const executor = await subject.make(t, { idleTtlMs })
+  const filename = `conf${subject.sources.extension}`
+  const validated = await executor.validate(subject.runtime, subject.sources.module, filename)
+  const codeHash = await hashOf(validated.code)
+  let n = 0
+  const call = (functionName: string, args: string[], extra: Partial<InvokeParams> = {}): Promise<InvokeResult> =>
+    executor.invoke({
+      callId: `call-${++n}`,
+      functionName,
+      module: 'conf',
+      version: 1,
+      codeHash,
+      args,
+      timeoutMs: 10_000,
+      ...extra,
+      ...{ runtime: subject.runtime },
+    })
+  return { executor, validated, call }
+}
+
+async function rejectsWith(t: Test, promise: Promise<unknown>, code: string, message: RegExp) {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  t.ok(error instanceof OsirisError, `rejects with an OsirisError (got ${String(error)})`)
+  if (!(error instanceof OsirisError)) return undefined
+  t.equal(error.code, code, `code ${code}: ${error.message}`)
+  t.match(error.message, message)
+  return error
+}
+
+export function conformance(t: Test, subject: Subject): void {
+  t.test(`${subject.name}: deploy reports each function and its parameters`, async (t) => {
+    const { validated } = await deployed(t, subject)
+    const byName = new Map(validated.functions.map((f) => [f.name, f.params.map((p) => p.name)]))
+    t.same(byName.get('add'), ['a', 'b'])
+    t.same(byName.get('echo'), ['x'])
+    t.ok(byName.has('later') && byName.has('fail') && byName.has('spin'))
+  })
+
+  t.test(`${subject.name}: calls, cold then warm, JSON round trip`, async (t) => {
+    const { call } = await deployed(t, subject)
+    const first = await call('add', ['3', '5'])
+    t.equal(first.result, '8')
+    t.equal(first.coldStart, true, 'the first call specializes an instance')
+    const second = await call('add', ['40', '2'])
+    t.equal(second.result, '42')
+    t.equal(second.coldStart, false, 'the second call reuses the warm instance')
+    const value = { list: [1, 'two', null, true, 2.5], nested: { deep: ['x'] }, empty: {} }
+    t.same(JSON.parse((await call('echo', [JSON.stringify(value)])).result), value)
+  })
+
+  t.test(`${subject.name}: async functions are awaited`, async (t) => {
+    const { call } = await deployed(t, subject)
+    t.equal((await call('later', ['"ada"'])).result, '"ada!"')
+  })
+
+  t.test(`${subject.name}: a raised error is FUNCTION_ERROR with the guest's name, message and stack`, async (t) => {
+    const { call } = await deployed(t, subject)
+    const error = await rejectsWith(t, call('fail', []), 'FUNCTION_ERROR', /nope/)
+    const guest = (error as { guest?: { name: string; message: string; stack: string } } | undefined)?.guest
+    t.equal(guest?.name, subject.sources.errorName)
+    t.equal(guest?.message, 'nope')
+    t.match(guest?.stack ?? '', /fail/, 'the stack names the function')
+    t.equal((await call('add', ['1', '2'])).result, '3', 'the instance keeps serving')
+  })
+
+  t.test(`${subject.name}: a function the module lacks is NOT_FOUND`, async (t) => {
+    const { call } = await deployed(t, subject)
+    await rejectsWith(t, call('nothere', []), 'NOT_FOUND', /no function "nothere"/)
+  })
+
+  t.test(`${subject.name}: source that does not compile is COMPILE_ERROR with its line`, async (t) => {
+    const executor = await subject.make(t, { idleTtlMs: 300_000 })
+    const filename = `broken${subject.sources.extension}`
+    await rejectsWith(
+      t,
+      executor.validate(subject.runtime, subject.sources.broken, filename),
+      'COMPILE_ERROR',
+      new RegExp(`${filename.replace('.', '\\.')}.*line ${subject.sources.brokenLine}\\b`),
+    )
+  })
+
+  t.test(`${subject.name}: the wall-clock limit ends a call that never returns`, async (t) => {
+    const { call, executor } = await deployed(t, subject)
+    await rejectsWith(t, call('spin', [], { timeoutMs: 800 }), 'DEADLINE_EXCEEDED', /spin/)
+    t.same(
+      executor.status().instances.filter((i) => i.busy > 0),
+      [],
+      'no instance is left busy',
+    )
+    const after = await call('add', ['2', '2'])
+    t.equal(after.result, '4', 'the next call succeeds')
+    t.equal(after.coldStart, true, 'on a new instance: the one that timed out was disposed')
+  })
+
+  t.test(`${subject.name}: idle instances are disposed after the TTL`, async (t) => {
+    const { call, executor } = await deployed(t, subject, 300)
+    await call('add', ['1', '1'])
+    t.equal(executor.status().instances.length, 1, 'one warm instance after the call')
+    await eventually(() => executor.status().instances.length === 0, 'idle disposal')
+    t.pass('the idle instance was disposed')
+    t.equal((await call('add', ['1', '1'])).coldStart, true, 'a later call starts a new one')
+  })
+}
