@@ -27,6 +27,7 @@ import {
 import { HostRegistry } from './host-registry.ts'
 import { createGateway } from './http-gateway.ts'
 import { LogStore } from './log-store.ts'
+import { ControllerMetrics } from './metrics.ts'
 import { type ControllerOptions, type ResolvedControllerOptions, resolveControllerOptions } from './options.ts'
 import { SqliteStore } from './store/sqlite-store.ts'
 
@@ -87,7 +88,9 @@ export class Controller {
     const store = await SqliteStore.open(options.dataDir)
     const functions = await FunctionRegistry.load(store)
     const hosts = new HostRegistry({ heartbeatMs: options.heartbeatMs, heartbeatTimeoutMs: options.heartbeatTimeoutMs })
-    const dispatcher = new Dispatcher(functions, hosts, options)
+    let metrics: ControllerMetrics | undefined
+    const dispatcher = new Dispatcher(functions, hosts, options, (call) => metrics?.record(call))
+    metrics = new ControllerMetrics(hosts, () => dispatcher.queue.size)
     const deployer = new Deployer(functions, hosts, options)
     const server = new grpc.Server()
     const health = new HealthService([
@@ -106,6 +109,7 @@ export class Controller {
     server.addService(HostRegistryService.service, hostRegistryHandlers(hosts, functions, auth))
     server.addService(ClusterService.service, clusterServiceHandlers(hosts, auth))
     const http = createGateway({
+      metrics,
       auth,
       dispatcher,
       functions,

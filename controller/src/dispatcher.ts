@@ -19,6 +19,16 @@ export interface CallOptions {
   signal?: AbortSignal | undefined
 }
 
+/** What a finished call reports to observers (metrics). */
+export interface CallRecord {
+  name: string
+  /** 'OK' or the error code. */
+  outcome: string
+  durationMs: number
+  queuedMs: number
+  response?: CallResponse
+}
+
 export interface DispatcherOptions {
   /** Wall-clock limit of a call when the caller sets none shorter, ms. */
   callTimeoutMs: number
@@ -37,8 +47,15 @@ export class Dispatcher {
   readonly #hosts: HostRegistry
   readonly #options: DispatcherOptions
   readonly queue: CallQueue
+  readonly #observe: ((record: CallRecord) => void) | undefined
 
-  constructor(functions: FunctionRegistry, hosts: HostRegistry, options: DispatcherOptions) {
+  constructor(
+    functions: FunctionRegistry,
+    hosts: HostRegistry,
+    options: DispatcherOptions,
+    observe?: (record: CallRecord) => void,
+  ) {
+    this.#observe = observe
     this.#functions = functions
     this.#hosts = hosts
     this.#options = options
@@ -58,26 +75,40 @@ export class Dispatcher {
   }
 
   async call(name: string, args: string[], options: CallOptions = {}): Promise<CallResponse> {
-    const fn = this.#functions.get(name)
-    checkArguments(name, fn.params, args, this.#options.maxArgumentBytes)
-    const callId = options.callId || randomUUID()
-    const deadlineMs = Math.min(
-      options.deadlineMs ?? Number.POSITIVE_INFINITY,
-      Date.now() + this.#options.callTimeoutMs,
-    )
-    const tried = new Set<string>()
-    for (;;) {
-      const slot = await this.queue.acquire(fn, tried, deadlineMs, options.signal)
-      try {
-        return await this.#invoke(slot.host, fn, args, callId, deadlineMs, options.signal)
-      } catch (error) {
-        if (!(error instanceof NotStarted)) throw error
-        tried.add(slot.host.id)
-        if (tried.size >= MAX_ATTEMPTS) throw new OsirisError('UNAVAILABLE', error.reason.message)
-      } finally {
-        slot.release()
-        this.queue.pump()
+    const started = performance.now()
+    let queuedMs = 0
+    try {
+      const fn = this.#functions.get(name)
+      checkArguments(name, fn.params, args, this.#options.maxArgumentBytes)
+      const callId = options.callId || randomUUID()
+      const deadlineMs = Math.min(
+        options.deadlineMs ?? Number.POSITIVE_INFINITY,
+        Date.now() + this.#options.callTimeoutMs,
+      )
+      const tried = new Set<string>()
+      for (;;) {
+        const waitStarted = performance.now()
+        const slot = await this.queue.acquire(fn, tried, deadlineMs, options.signal)
+        queuedMs += performance.now() - waitStarted
+        try {
+          const response = await this.#invoke(slot.host, fn, args, callId, deadlineMs, options.signal)
+          response.queuedUs = Math.round(queuedMs * 1000)
+          response.totalUs = Math.round((performance.now() - started) * 1000)
+          this.#observe?.({ name, outcome: 'OK', durationMs: performance.now() - started, queuedMs, response })
+          return response
+        } catch (error) {
+          if (!(error instanceof NotStarted)) throw error
+          tried.add(slot.host.id)
+          if (tried.size >= MAX_ATTEMPTS) throw new OsirisError('UNAVAILABLE', error.reason.message)
+        } finally {
+          slot.release()
+          this.queue.pump()
+        }
       }
+    } catch (error) {
+      const outcome = error instanceof OsirisError ? error.code : 'INTERNAL'
+      this.#observe?.({ name, outcome, durationMs: performance.now() - started, queuedMs })
+      throw error
     }
   }
 
@@ -100,7 +131,10 @@ export class Dispatcher {
       args,
       timeoutMs: Math.min(timeoutMs, 2 ** 31 - 1),
     }
-    const abort = signal ? AbortSignal.any([signal, host.lost.signal]) : host.lost.signal
+    // Two listeners, not AbortSignal.any: a composite of the long-lived host
+    // signal per call costs a WeakRef and a finalizer, and every caller abort
+    // then also walks it.
+    const abort = signal ? [signal, host.lost.signal] : host.lost.signal
     try {
       const response = await unary(host.client, host.client.Invoke, request, {
         timeoutMs: timeoutMs + ANSWER_SLACK_MS,
@@ -113,6 +147,8 @@ export class Dispatcher {
         hostId: host.id,
         coldStart: response.coldStart,
         hostDurationUs: response.durationUs,
+        queuedUs: 0,
+        totalUs: 0,
       }
     } catch (error) {
       const lost = `host "${host.id}" was lost while the call of "${fn.name}" was in flight`

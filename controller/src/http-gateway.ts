@@ -10,6 +10,7 @@ import type { Authenticator, Role } from './auth.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import type { FunctionRegistry } from './function-registry.ts'
 import type { HostRegistry } from './host-registry.ts'
+import type { ControllerMetrics } from './metrics.ts'
 
 export const OPENAPI_DOCUMENT = readFileSync(new URL('../openapi.json', import.meta.url), 'utf8')
 
@@ -19,6 +20,7 @@ export interface GatewayOptions {
 }
 
 interface Context {
+  metrics: ControllerMetrics
   auth: Authenticator
   dispatcher: Dispatcher
   functions: FunctionRegistry
@@ -121,6 +123,15 @@ export const ROUTES: readonly Route[] = [
       const ready = hosts.list().filter((h) => h.state === 'ready').length
       if (ready === 0) throw new OsirisError('UNAVAILABLE', 'no host is connected and ready')
       send(res, 200, JSON.stringify({ status: 'ready', hosts: ready }))
+    },
+  },
+  {
+    method: 'GET',
+    path: '/metrics',
+    handle: async ({ metrics }, _req, res) => {
+      const body = await metrics.registry.metrics()
+      res.writeHead(200, { 'content-type': metrics.registry.contentType, 'content-length': Buffer.byteLength(body) })
+      res.end(body)
     },
   },
   { method: 'GET', path: '/openapi.json', handle: (_ctx, _req, res) => send(res, 200, OPENAPI_DOCUMENT) },

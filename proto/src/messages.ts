@@ -15,6 +15,8 @@ export interface CallResponse {
   hostId: string
   coldStart: boolean
   hostDurationUs: number
+  queuedUs: number
+  totalUs: number
 }
 
 export interface Parameter {

@@ -44,7 +44,10 @@ export interface CallResult<T> {
   callId: string
   hostId: string
   coldStart: boolean
+  /** Where the time went, µs: on the host (specialization included when cold), queued at the controller, and the controller's total. */
   hostDurationUs: number
+  queuedUs: number
+  totalUs: number
 }
 
 export interface DeployOptions {
@@ -138,6 +141,8 @@ export class OsirisClient {
       hostId: response.hostId,
       coldStart: response.coldStart,
       hostDurationUs: response.hostDurationUs,
+      queuedUs: response.queuedUs,
+      totalUs: response.totalUs,
     }
   }
 
