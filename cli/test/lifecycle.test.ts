@@ -68,3 +68,21 @@ t.test('a killed host child is restarted by the supervisor and calls work again'
   await eventually(async () => (await osiris.callFunction('ping')) === 'pong', 10_000, 'calls work again')
   t.pass('calls work again after the restart')
 })
+
+t.test('the SDK retries requests that never reached a restarting controller, within its deadline', async (t) => {
+  const dataDir = join(dir, 'sdk-retry')
+  const first = await startPlatform(t, dataDir)
+  const port = first.grpc.split(':').at(-1) ?? ''
+  t.equal(await first.stop('SIGINT'), 0)
+  const osiris = connect(first.grpc)
+  t.teardown(() => osiris.close())
+  // Sent while nothing listens: the SDK retries until the controller is back.
+  const pending = osiris.hosts({ timeoutMs: 20_000 })
+  await startPlatform(t, dataDir, ['--port', port])
+  const hosts = await pending
+  t.ok(Array.isArray(hosts), 'answered by the restarted controller')
+  const gone = connect('127.0.0.1:1')
+  t.teardown(() => gone.close())
+  const refused = await gone.hosts({ timeoutMs: 300 }).catch((error: unknown) => error)
+  t.match(refused, { code: 'UNAVAILABLE', message: /^controller 127\.0\.0\.1:1: / }, 'and gives up at the deadline')
+})

@@ -12,6 +12,7 @@ import {
   fromServiceError,
   type HostInfo,
   type LogLine,
+  neverStarted,
   OsirisError,
   OsirisService,
   type OsirisServiceClient,
@@ -19,6 +20,11 @@ import {
 } from '@osiris/proto'
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051'
+
+/** How long a request that never reached the controller is retried when the caller set no deadline, ms. */
+const DEFAULT_RETRY_WINDOW_MS = 2000
+const RETRY_MIN_MS = 50
+const RETRY_MAX_MS = 500
 
 export interface ConnectOptions {
   /** Deadline applied to every request unless the call sets its own, ms. Default: none (the server's limit applies). */
@@ -107,16 +113,22 @@ export class OsirisClient {
     options: RequestOptions = {},
   ): Promise<Res> {
     if (this.#closed) throw new OsirisError('CLOSED', 'this Osiris client is closed')
-    try {
-      const metadata = new grpc.Metadata()
-      if (this.#token) metadata.set('authorization', `Bearer ${this.#token}`)
-      return await unary(client, method, request, {
-        timeoutMs: options.timeoutMs ?? this.#timeoutMs,
-        signal: options.signal,
-        metadata,
-      })
-    } catch (error) {
-      throw fromServiceError(error, `controller ${this.address}`)
+    const metadata = new grpc.Metadata()
+    if (this.#token) metadata.set('authorization', `Bearer ${this.#token}`)
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs
+    // A request that never reached the controller (it is restarting, say) is
+    // safe to send again: retried with backoff within the caller's deadline.
+    const retryUntil = Date.now() + (timeoutMs ?? DEFAULT_RETRY_WINDOW_MS)
+    for (let backoffMs = RETRY_MIN_MS; ; backoffMs = Math.min(backoffMs * 2, RETRY_MAX_MS)) {
+      const remaining = timeoutMs === undefined ? undefined : Math.max(1, retryUntil - Date.now())
+      try {
+        return await unary(client, method, request, { timeoutMs: remaining, signal: options.signal, metadata })
+      } catch (error) {
+        const retry = neverStarted(error) && !options.signal?.aborted && Date.now() + backoffMs < retryUntil
+        if (!retry) throw fromServiceError(error, `controller ${this.address}`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoffMs))
+      if (this.#closed) throw new OsirisError('CLOSED', 'this Osiris client is closed')
     }
   }
 
