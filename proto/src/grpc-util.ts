@@ -6,7 +6,8 @@ import { toServiceError } from './errors.ts'
 export interface CallOptions {
   /** Deadline relative to now, in milliseconds. */
   timeoutMs?: number | undefined
-  signal?: AbortSignal | undefined
+  /** Cancels the call when it (or any of them) aborts; a list avoids a composite AbortSignal.any per call. */
+  signal?: AbortSignal | readonly AbortSignal[] | undefined
   metadata?: grpc.Metadata | undefined
 }
 
@@ -25,17 +26,18 @@ export function unary<Req, Res>(
   options: CallOptions = {},
 ): Promise<Res> {
   const { timeoutMs, signal, metadata = new grpc.Metadata() } = options
-  signal?.throwIfAborted()
+  const signals: readonly AbortSignal[] = signal === undefined ? [] : 'aborted' in signal ? [signal] : signal
+  for (const s of signals) s.throwIfAborted()
   return new Promise((resolve, reject) => {
     const callOptions: Partial<grpc.CallOptions> = {}
     if (timeoutMs !== undefined) callOptions.deadline = Date.now() + timeoutMs
     const onAbort = (): void => call.cancel()
     const call = method.call(client, request, metadata, callOptions, (err, response) => {
-      signal?.removeEventListener('abort', onAbort)
+      for (const s of signals) s.removeEventListener('abort', onAbort)
       if (err) reject(err)
       else resolve(response as Res)
     })
-    signal?.addEventListener('abort', onAbort, { once: true })
+    for (const s of signals) s.addEventListener('abort', onAbort, { once: true })
   })
 }
 
