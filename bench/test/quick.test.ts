@@ -72,11 +72,11 @@ t.test('the JSON holds raw samples, the environment and the budgets', async (t) 
   )
   t.same(
     results.endToEnd.warm.map((m) => m.id),
-    ['echo-warm', 'osiris-warm', 'osiris-http-warm'],
+    ['echo-warm', 'relay-warm', 'osiris-warm', 'osiris-http-warm'],
   )
   t.same(
     results.endToEnd.throughput.map((m) => m.id),
-    ['echo-warm-c16', 'osiris-warm-c16', 'echo-warm-c64', 'osiris-warm-c64'],
+    ['echo-warm-c16', 'relay-warm-c16', 'osiris-warm-c16', 'echo-warm-c64', 'relay-warm-c64', 'osiris-warm-c64'],
   )
   t.ok(results.peer.warm.some((m) => m.id === 'workerd-warm'))
   t.ok('points' in results.density && results.density.points.length === 2, 'two density points')

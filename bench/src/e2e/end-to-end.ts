@@ -18,16 +18,19 @@ export interface EndToEnd {
 
 export async function measureEndToEnd(plan: Plan, log: (line: string) => void): Promise<EndToEnd> {
   const echo = await EchoPair.start()
+  const relay = await EchoPair.relay()
   const osiris = await OsirisPlatform.start(['--pool', '8'])
   const gateway = new HttpTarget(`http://${osiris.http}`)
   try {
     await osiris.client.deploy(moduleSource('warm'), { module: 'math', runtime: 'js' })
     checkEight(await osiris.client.callFunction('addNumbers', 3, 5), 'osiris')
     checkEight(await echo.call(), 'echo')
+    checkEight(await relay.call(), 'relay')
 
     const warm: Measurement[] = []
     const rounds: [string, string, () => Promise<unknown>][] = [
       ['echo-warm', 'bare grpc-js echo (2 processes)', () => echo.call()],
+      ['relay-warm', 'bare grpc-js relay → echo (3 processes, 2 hops)', () => relay.call()],
       ['osiris-warm', 'Osiris SDK → controller → host, warm', () => osiris.client.callFunction('addNumbers', 3, 5)],
       ['osiris-http-warm', 'Osiris HTTP gateway → host, warm', () => gateway.request('/v1/call/addNumbers', '[3,5]')],
     ]
@@ -38,7 +41,7 @@ export async function measureEndToEnd(plan: Plan, log: (line: string) => void): 
 
     const rates: Throughput[] = []
     for (const concurrency of plan.concurrency) {
-      for (const [id, label, call] of rounds.slice(0, 2)) {
+      for (const [id, label, call] of rounds.slice(0, 3)) {
         log(`  ${label}: throughput at concurrency ${concurrency}`)
         rates.push(
           await throughput(
@@ -76,6 +79,7 @@ export async function measureEndToEnd(plan: Plan, log: (line: string) => void): 
   } finally {
     gateway.close()
     await osiris.close()
+    await relay.close()
     await echo.close()
   }
 }

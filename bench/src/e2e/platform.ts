@@ -24,11 +24,11 @@ export class OsirisPlatform {
     this.client = connect(grpc)
   }
 
-  /** Starts `osiris start` with `extra` flags and waits until it says it is ready. */
-  static async start(extra: string[] = []): Promise<OsirisPlatform> {
+  /** Starts `osiris start` with `extra` flags (and `env`, e.g. NODE_OPTIONS for profiling); waits until ready. */
+  static async start(extra: string[] = [], env: Record<string, string> = {}): Promise<OsirisPlatform> {
     const dataDir = await mkdtemp(join(tmpdir(), 'osiris-bench-'))
     const args = ['start', '--port', '0', '--http-port', '0', '--data-dir', dataDir, ...extra]
-    const proc = new Child('osiris start', process.execPath, [...NODE_FLAGS, BIN, ...args])
+    const proc = new Child('osiris start', process.execPath, [...NODE_FLAGS, BIN, ...args], env)
     try {
       const m = await proc.waitFor(/^controller listening on (\S+) \(gRPC\) and http:\/\/(\S+) \(HTTP\)/)
       await proc.waitFor(/^Osiris is ready/)
