@@ -38,6 +38,9 @@ export class IsolateExecutor implements Executor {
   readonly #current = new WeakMap<FunctionInstance, CurrentCall>()
   readonly #defaultLimits: Readonly<FunctionLimits>
   #inFlight = 0
+  /** When each instance last took a call, as a running count (least recently used goes first). */
+  readonly #lastUse = new WeakMap<FunctionInstance, number>()
+  #uses = 0
   #lastStartMs = 0
   readonly #sweeper: NodeJS.Timeout
   readonly #idleTtlMs: number
@@ -84,6 +87,7 @@ export class IsolateExecutor implements Executor {
       const coldStart = instance === undefined
       instance ??= await this.#specialize(params, limits.memoryMb)
       instance.busy = true
+      this.#lastUse.set(instance, ++this.#uses)
       this.#current.set(instance, { functionName: params.functionName, callId: params.callId })
       this.#options.onChange()
       const result = await instance.call(params.functionName, params.args, limits)
@@ -140,7 +144,9 @@ export class IsolateExecutor implements Executor {
   #makeRoom(): void {
     const all = [...this.#instances.values()].flat()
     if (all.length < this.#options.maxInstances) return
-    const idle = all.filter((i) => !i.busy).sort((a, b) => a.lastUsedMs - b.lastUsedMs)[0]
+    // By call order, not clock time: calls within one millisecond still order.
+    const order = (i: FunctionInstance): number => this.#lastUse.get(i) ?? 0
+    const idle = all.filter((i) => !i.busy).sort((a, b) => order(a) - order(b))[0]
     if (!idle) {
       throw new OsirisError(
         'RESOURCE_EXHAUSTED',
