@@ -108,6 +108,7 @@ export class FunctionInstance {
         result: { promise: true, copy: true },
         timeout: limits.timeoutMs,
       })
+      // Settles late when the isolate's thread is stuck in a builtin that ignores termination.
       work.catch(() => {})
       raw = await Promise.race([work, guard.stopped])
     } catch (error) {

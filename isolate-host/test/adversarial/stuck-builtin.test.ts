@@ -1,0 +1,48 @@
+// A catastrophic case, run in a child process: a memory bomb inside
+// Array.prototype.fill, which V8 cannot interrupt. The call is answered with
+// RESOURCE_EXHAUSTED at once and the host keeps serving while the isolate's
+// thread runs on for seconds. The process then exits cleanly by letting its
+// event loop drain. (process.exit() within about a second of such a bomb ends
+// in SIGSEGV inside isolated-vm's teardown; see the README in this folder.)
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+
+t.test(
+  'a bomb in a non-interruptible builtin: answered, host serves, clean exit after the thread is back',
+  async (t) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--no-node-snapshot',
+        '--conditions=osiris-source',
+        fileURLToPath(new URL('./stuck-builtin-child.ts', import.meta.url)),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    t.teardown(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+    })
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString()
+    })
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on('exit', (c, s) => resolve([c, s])),
+    )
+    t.same(
+      out
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+      [{ step: 'bomb', code: 'RESOURCE_EXHAUSTED' }, { step: 'ok', result: '"ok"' }, { step: 'closed' }],
+      err,
+    )
+    t.equal(signal, null, 'no crash')
+    t.equal(code, 0)
+  },
+)
