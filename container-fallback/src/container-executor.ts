@@ -141,9 +141,13 @@ export class ContainerExecutor implements Executor {
     }
   }
 
-  async validate(runtime: string, source: string, filename: string): Promise<ValidateResponse> {
+  async validate(runtime: string, source: string, given: string): Promise<ValidateResponse> {
     this.#open()
     const spec = this.#spec(runtime)
+    // The controller names the file module.runtime; messages and tracebacks read better as module.py.
+    const filename = given.endsWith(`.${spec.name}`)
+      ? `${given.slice(0, -spec.name.length - 1)}${spec.extension}`
+      : given
     const container = await this.#generic(spec, this.options.limits.memoryMb)
     let answer: ShimAnswer
     try {
@@ -353,6 +357,11 @@ export class ContainerExecutor implements Executor {
     for (const list of [...this.#instances.values()]) {
       for (const container of list) if (!container.busy && container.lastUsedMs <= cutoff) this.#untrack(container)
     }
+  }
+
+  /** Engine ids of the containers specialized for `version` (for operators and tests). */
+  containersOf(version: number): string[] {
+    return (this.#instances.get(version) ?? []).map((c) => c.id)
   }
 
   status(): ExecutorStatus {
