@@ -13,7 +13,7 @@ const dir = mkdtempSync(join(tmpdir(), 'osiris-routing-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 const platform = await startPlatform(t, join(dir, 'data'), [
   ...['--hosts', '3', '--max-fn-instances', '2', '--queue-size', '4'],
-  ...['--heartbeat-timeout', '1000', '--idle-ttl', '2000'],
+  ...['--heartbeat-timeout', '1500', '--idle-ttl', '2000'],
 ])
 const osiris = connect(platform.grpc)
 t.teardown(() => osiris.close())
@@ -49,7 +49,7 @@ t.test('three hosts register and are listed', async (t) => {
   const hosts = await osiris.hosts()
   for (const h of hosts) {
     t.equal(h.state, 'ready')
-    t.same(h.runtimes, ['js', 'ts'])
+    t.ok(h.runtimes.includes('js') && h.runtimes.includes('ts'), `runtimes ${h.runtimes.join(',')}`)
     t.ok(h.pid > 0)
   }
 })
@@ -61,7 +61,7 @@ t.test('osiris hosts prints each host with its state and load', async (t) => {
   t.match(lines[0], /^HOST\s+STATE\s+ADDRESS\s+RUNTIMES\s+POOL\s+INSTANCES\s+IN-FLIGHT\s+CAPACITY\s+RSS\s+PID$/)
   t.equal(lines.length, 4)
   for (const line of lines.slice(1))
-    t.match(line, /^host-\S+\s+ready\s+127\.0\.0\.1:\d+\s+js,ts\s+\d+\/\d+\s+\d+\/\d+\s+\d+\s+1000\s+\d+ MiB\s+\d+$/)
+    t.match(line, /^host-\S+\s+ready\s+127\.0\.0\.1:\d+\s+js,ts\S*\s+\d+\/\d+\s+\d+\/\d+\s+\d+\s+1000\s+\d+ MiB\s+\d+$/)
 })
 
 t.test('a host joins from another address with osiris host --advertise', async (t) => {
@@ -232,7 +232,7 @@ t.test(
       5000,
       'stopped host removed',
     )
-    t.comment(`removed ${Date.now() - stoppedAt} ms after SIGSTOP (heartbeat timeout 1000 ms)`)
+    t.comment(`removed ${Date.now() - stoppedAt} ms after SIGSTOP (heartbeat timeout 1500 ms)`)
     // Two hosts x 2 instances run 4 at once and 4 more may queue: 8 fit.
     const results = await Promise.all(Array.from({ length: 8 }, () => osiris.call('steady', [5])))
     t.notOk(

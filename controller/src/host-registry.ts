@@ -133,7 +133,9 @@ export class HostRegistry extends EventEmitter<HostEvents> {
     if (previous) this.remove(previous, 'it registered again')
     const entry = new HostEntry(info, stream)
     this.#hosts.set(entry.id, entry)
-    stream.write({ registered: { hostId: entry.id, heartbeatIntervalMs: this.#options.heartbeatMs } })
+    // At least three heartbeats fit in the timeout, so one late beat never drops a host.
+    const interval = Math.min(this.#options.heartbeatMs, Math.floor(this.#options.heartbeatTimeoutMs / 3))
+    stream.write({ registered: { hostId: entry.id, heartbeatIntervalMs: interval } })
     this.emit('added', entry)
     return entry
   }
