@@ -60,7 +60,7 @@ export function checkBudgets(r: Omit<BenchResults, 'budgets'>): BudgetRow[] {
   const top = Math.max(0, ...rates.map((t) => t.concurrency))
   const echoRate = rates.find((t) => t.id === `echo-warm-c${top}`)
   const osirisRate = rates.find((t) => t.id === `osiris-warm-c${top}`)
-  const rateWhat = `end-to-end warm throughput (concurrency ${top})`
+  const rateWhat = top ? `end-to-end warm throughput (concurrency ${top})` : 'end-to-end warm throughput'
   if (echoRate && osirisRate) {
     const ratio = osirisRate.perSecond / echoRate.perSecond
     rows.push({

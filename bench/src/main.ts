@@ -115,6 +115,7 @@ try {
   const cold: Result[] = [
     ...pick('ivm-pool'),
     e2e?.fresh ?? skippedAfterError('osiris-fresh', 'Osiris first call of a freshly deployed function (end to end)'),
+    ...(e2e ? [e2e.freshHost] : []),
     peer?.loaderCold ??
       skippedAfterError('workerd-loader-cold', 'workerd dynamic worker loader, new code (HTTP round trip)'),
     ...pick('node-vm'),

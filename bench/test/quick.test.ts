@@ -50,16 +50,17 @@ t.test('the JSON holds raw samples, the environment and the budgets', async (t) 
   t.same(results.errors, [], 'no section failed')
   t.match(results.environment, { cores: Number, node: /^v24\./, isolatedVm: /^\d/, workerd: /^\d/, cpuModel: String })
   const ids = results.cold.map((r) => r.id)
-  t.same(ids.slice(0, 7), [
+  t.same(ids.slice(0, 8), [
     'ivm-pool',
     'osiris-fresh',
+    'osiris-fresh-host',
     'workerd-loader-cold',
     'node-vm',
     'ivm-fresh',
     'worker',
     'spawn',
   ])
-  for (const r of results.cold.slice(0, 7)) {
+  for (const r of results.cold.slice(0, 8)) {
     t.ok('samples' in r && r.samples.length > 0 && r.samples.every((v) => v > 0), `${r.id} has raw samples`)
   }
   t.same(

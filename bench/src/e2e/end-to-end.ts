@@ -14,6 +14,8 @@ export interface EndToEnd {
   warm: Measurement[]
   throughput: Throughput[]
   fresh: Measurement
+  /** The host's own time (reported durationUs) within those first calls. */
+  freshHost: Measurement
 }
 
 export async function measureEndToEnd(plan: Plan, log: (line: string) => void): Promise<EndToEnd> {
@@ -57,6 +59,7 @@ export async function measureEndToEnd(plan: Plan, log: (line: string) => void): 
     }
 
     log(`  first call of ${plan.freshDeploys} freshly deployed functions`)
+    const freshHost: number[] = []
     const fresh = await sample(plan.freshDeploys, 3, async (i) => {
       const name = `addNumbers${i < 0 ? `W${-i}` : i}`
       const source = moduleSource(`fresh ${i}`).replace('addNumbers', name)
@@ -67,6 +70,7 @@ export async function measureEndToEnd(plan: Plan, log: (line: string) => void): 
         const result = await osiris.client.call(name, [3, 5])
         coldStart = result.coldStart
         checkEight(result.value, 'osiris fresh')
+        if (i >= 0) freshHost.push(result.hostDurationUs / 1000)
       })
       if (!coldStart) throw new Error(`the first call of freshly deployed ${name} was not a cold start`)
       return elapsed
@@ -75,6 +79,7 @@ export async function measureEndToEnd(plan: Plan, log: (line: string) => void): 
       warm,
       throughput: rates,
       fresh: summarize('osiris-fresh', 'Osiris first call of a freshly deployed function (end to end)', fresh),
+      freshHost: summarize('osiris-fresh-host', '… of which the host (specialize + call, its durationUs)', freshHost),
     }
   } finally {
     gateway.close()

@@ -41,7 +41,7 @@ export function renderColdChart(results: readonly Result[], title: string): stri
       )
       return
     }
-    const osiris = r.id === 'ivm-pool' || r.id === 'osiris-fresh'
+    const osiris = r.id.startsWith('ivm-pool') || r.id.startsWith('osiris-')
     const x50 = x(r.p50)
     const x99 = x(r.p99)
     parts.push(
