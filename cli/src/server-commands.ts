@@ -27,7 +27,7 @@ const CONTROLLER_OPTIONS = `  --port N           gRPC port (default 50051; 0 pic
 
 const CONTAINER_OPTIONS = `  --no-containers    do not run container runtimes (python), even when an engine answers
   --docker-socket PATH  container engine socket (default $DOCKER_HOST unix://..., else /var/run/docker.sock)
-  --container-pool N generic containers kept ready per container runtime (default 2)
+  --container-pool N generic containers kept ready per container runtime (default 1)
   --runtime-image RUNTIME=IMAGE[,...]  image per container runtime (default osiris-runtime/python:bookworm)`
 
 export const START_USAGE = `Usage: osiris start [options]
