@@ -17,6 +17,8 @@ export interface Environment {
   isolatedVm: string
   workerd: string
   commit: string
+  /** 1, 5 and 15 minute load averages when the run started: how busy the machine was. */
+  loadAverage: number[]
 }
 
 const require = createRequire(import.meta.url)
@@ -60,5 +62,6 @@ export function environment(): Environment {
     isolatedVm: (require('isolated-vm/package.json') as { version: string }).version,
     workerd: workerdVersion(),
     commit: commit(),
+    loadAverage: os.loadavg().map((v) => Math.round(v * 100) / 100),
   }
 }
