@@ -64,6 +64,7 @@ Options:
   --idle-ttl MS      dispose function instances idle this long (default 300000)
   --capacity N       most function instances at once (default 1000)
 ${CONTAINER_OPTIONS}
+  --metrics ADDR     serve Prometheus metrics at http://ADDR/metrics (port 0 picks one)
   --token TOKEN      token with role host, when the controller requires one
                      (default $OSIRIS_TOKEN)
 
@@ -292,6 +293,7 @@ export async function host(argv: string[]): Promise<void> {
       id: { type: 'string' },
       memory: { type: 'string' },
       token: { type: 'string' },
+      metrics: { type: 'string' },
       ...HOST_TUNING_FLAGS,
       ...CONTAINER_FLAGS,
     },
@@ -312,10 +314,12 @@ export async function host(argv: string[]): Promise<void> {
       idleTtlMs: positiveInt('--idle-ttl', values['idle-ttl']),
       maxInstances: positiveInt('--capacity', values.capacity),
       token: values.token ?? (process.env.OSIRIS_TOKEN || undefined),
+      metricsListen: values.metrics,
     }),
   })
   onShutdown(() => running.close(5000))
   say(`host ${running.id} serving on ${running.address}; registering with controller ${controllerAddress}`)
+  if (running.metricsAddress) say(`host ${running.id} metrics at http://${running.metricsAddress}/metrics`)
   await running.registered()
   say(`host ${running.id} registered (pid ${process.pid})`)
 }

@@ -3,9 +3,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { connect } from '@osiris/sdk'
 import t from 'tap'
-import { startPlatform } from './helpers/platform.ts'
+import { BIN, spawnAsUser, startPlatform } from './helpers/platform.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'osiris-metrics-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -64,4 +65,42 @@ t.test('the series exist and move with calls', async (t) => {
   t.equal(value(after, 'osiris_call_duration_seconds_count{function="m"}'), 3)
   t.ok(value(after, 'osiris_limit_breaches_total{kind="time"}') >= 1, 'the timed-out call counts as a breach')
   t.ok(value(after, 'osiris_warm_instances{host="' + first.hostId + '"}') >= 1, 'warm instances reported per host')
+})
+
+t.test('a host serves its own metrics with osiris host --metrics', async (t) => {
+  const host = spawnAsUser(process.execPath, [
+    ...['--no-node-snapshot', '--conditions=osiris-source', BIN, 'host'],
+    ...['--controller', platform.grpc, '--metrics', '127.0.0.1:0', '--id', 'metered-host', '--pool', '2'],
+  ])
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        if (host.exitCode !== null) return resolve()
+        host.once('exit', () => resolve())
+        host.kill('SIGTERM')
+      }),
+  )
+  const lines = createInterface({ input: host.stdout! })
+  const address = await new Promise<string>((resolve) =>
+    lines.on('line', (line) => {
+      const m = /^host metered-host metrics at http:\/\/(\S+)\/metrics$/.exec(line)
+      if (m?.[1]) resolve(m[1])
+    }),
+  )
+  const text = await (await fetch(`http://${address}/metrics`)).text()
+  for (const name of [
+    'osiris_host_invocations_total',
+    'osiris_host_invocation_duration_seconds',
+    'osiris_host_limit_breaches_total',
+    'osiris_host_pool_ready',
+    'osiris_host_pool_target',
+    'osiris_host_in_flight',
+    'osiris_host_warm_instances',
+  ]) {
+    t.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name)
+  }
+  t.ok(value(text, 'osiris_host_pool_target') >= 2, 'the isolate pool target (and any container pools) counted')
+  const other = await fetch(`http://${address}/other`)
+  t.equal(other.status, 404)
+  await other.arrayBuffer()
 })

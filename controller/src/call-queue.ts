@@ -9,6 +9,8 @@ import type { FunctionRecord } from './store/store.ts'
 export interface Slot {
   host: HostEntry
   release: () => void
+  /** How long the call waited in the queue for this slot, ms (0 when placed at once). */
+  waitedMs?: number
 }
 
 /** Tries to place a call now; undefined when every able host is full. Throws when none can ever run it. */
@@ -127,7 +129,7 @@ export class CallQueue {
         // Move the function to the back of the round-robin order.
         this.#waiting.delete(name)
         if (list.length > 0) this.#waiting.set(name, list)
-        head.settle(slot)
+        head.settle({ ...slot, waitedMs: Date.now() - head.enqueuedMs })
         placed = true
       }
     }

@@ -39,6 +39,8 @@ export interface DispatcherOptions {
 
 /** Time given to a host's answer past the call's own limit, which the host enforces. */
 const ANSWER_SLACK_MS = 1000
+/** Most time a call's answer is sent ahead of its caller's deadline, ms. */
+const DEADLINE_MARGIN_MS = 50
 /** Hosts a call that never started is offered to before it fails. */
 const MAX_ATTEMPTS = 3
 
@@ -87,9 +89,8 @@ export class Dispatcher {
       )
       const tried = new Set<string>()
       for (;;) {
-        const waitStarted = performance.now()
         const slot = await this.queue.acquire(fn, tried, deadlineMs, options.signal)
-        queuedMs += performance.now() - waitStarted
+        queuedMs += slot.waitedMs ?? 0
         try {
           const response = await this.#invoke(slot.host, fn, args, callId, deadlineMs, options.signal)
           response.queuedUs = Math.round(queuedMs * 1000)
@@ -120,7 +121,10 @@ export class Dispatcher {
     deadlineMs: number,
     signal: AbortSignal | undefined,
   ): Promise<CallResponse> {
-    const timeoutMs = Math.max(1, deadlineMs - Date.now())
+    // The host stops the call a little before the caller's deadline, so the
+    // caller hears DEADLINE_EXCEEDED from us rather than cancelling blind.
+    const remainingMs = deadlineMs - Date.now()
+    const timeoutMs = Math.max(1, remainingMs - Math.min(DEADLINE_MARGIN_MS, remainingMs / 10))
     const request = {
       callId,
       functionName: fn.name,

@@ -1,11 +1,13 @@
 // An isolate host process's parts wired together: executors, HostService,
 // health, and the registry link to the controller.
+import type { Server as HttpServer } from 'node:http'
 import * as grpc from '@grpc/grpc-js'
 import { bindServer, HealthService, HostService, type HostStatus, parseAddress, shutdownServer } from '@osiris/proto'
 import { CodeCache } from './code-cache.ts'
 import type { Executor, LogEntry } from './executor.ts'
 import { hostServiceHandlers } from './host-service.ts'
 import { IsolateExecutor } from './isolate-executor.ts'
+import { HostMetrics } from './metrics.ts'
 import { type HostOptions, type ResolvedHostOptions, resolveHostOptions } from './options.ts'
 import { RegistryClient } from './registry-client.ts'
 
@@ -46,6 +48,11 @@ export class Host {
   readonly #registry: RegistryClient
   readonly #drain: { draining: boolean; acked: () => void }
   #closing: Promise<void> | undefined
+  /** This host's Prometheus metrics; served when `metricsListen` is set. */
+  metrics: HostMetrics | undefined
+  /** Where GET /metrics is served, host:port, when it is. */
+  metricsAddress: string | undefined
+  #metricsServer: HttpServer | undefined
   /** Resolves with the controller's reason the first time it refuses this host's credentials. */
   refused: Promise<string> = new Promise(() => {})
 
@@ -101,7 +108,11 @@ export class Host {
     const server = new grpc.Server()
     const health = new HealthService(['osiris.v1.HostService'])
     health.addTo(server)
-    server.addService(HostService.service, hostServiceHandlers(executors))
+    const metrics = new HostMetrics(() => executors)
+    server.addService(
+      HostService.service,
+      hostServiceHandlers(executors, (call) => metrics.record(call)),
+    )
     const listen = parseAddress(options.listen ?? options.advertise ?? '127.0.0.1:0')
     let port: number
     try {
@@ -149,6 +160,12 @@ export class Host {
       coalesceMs: 20,
     })
     const host = new Host(options, address, server, health, isolates, extra, registry, drain)
+    host.metrics = metrics
+    if (options.metricsListen) {
+      const served = await metrics.serve(options.metricsListen)
+      host.#metricsServer = served.server
+      host.metricsAddress = served.address
+    }
     host.refused = refusal.promise
     return host
   }
@@ -174,6 +191,7 @@ export class Host {
       await Promise.all([this.isolates, ...this.extra].map((e) => e.close(Math.max(0, deadline - Date.now()))))
       this.#registry.close()
       this.#health.close()
+      this.#metricsServer?.close()
     })()
     return this.#closing
   }

@@ -25,6 +25,8 @@ export interface HostOptions {
   codeCacheBytes?: number
   /** Token (role host) the controller asks of hosts when it has API tokens. Default: none. */
   token?: string
+  /** Where to serve GET /metrics (Prometheus), host:port. Default: not served. */
+  metricsListen?: string
   /** Default 1000. */
   heartbeatMs?: number
   /** How long close() waits for in-flight calls, ms. Default 10000. */
@@ -32,7 +34,8 @@ export interface HostOptions {
 }
 
 export type ResolvedHostOptions = Readonly<
-  Required<Omit<HostOptions, 'advertise' | 'listen' | 'token'>> & {
+  Required<Omit<HostOptions, 'advertise' | 'listen' | 'token' | 'metricsListen'>> & {
+    metricsListen: string | undefined
     advertise: string | undefined
     listen: string | undefined
     token: string | undefined
@@ -50,6 +53,7 @@ export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
     controller: options.controller,
     listen: options.listen,
     token: options.token,
+    metricsListen: options.metricsListen,
     advertise: options.advertise,
     hostId: options.hostId ?? `host-${randomUUID().slice(0, 8)}`,
     poolTarget: positive('poolTarget', options.poolTarget, 8),
