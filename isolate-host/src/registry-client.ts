@@ -62,7 +62,7 @@ export class RegistryClient {
     return this.#registered
   }
 
-  /** Resolves once the controller has acknowledged this host. */
+  /** Resolves once the controller has acknowledged this host (never, if it closes first). */
   ready(): Promise<void> {
     if (this.#registered) return Promise.resolve()
     return new Promise((resolve) => this.#waiters.push(resolve))
@@ -176,6 +176,5 @@ export class RegistryClient {
     this.#stream?.end()
     this.#stream?.cancel()
     this.#client.close()
-    for (const resolve of this.#waiters.splice(0)) resolve()
   }
 }
