@@ -6,6 +6,7 @@ import { ContainerExecutor, DockerClient, RUNTIMES } from '@osiris/container-fal
 import { Controller, loadTokens, type Role } from '@osiris/controller'
 import { Host, type StartHostOptions } from '@osiris/isolate-host'
 import { parse, port, positiveInt, UsageError } from './args.ts'
+import { log } from './log.ts'
 import { onShutdown } from './shutdown.ts'
 import { Supervisor } from './supervisor.ts'
 
@@ -164,7 +165,7 @@ async function containerExecutors(values: ContainerValues): Promise<StartHostOpt
   try {
     docker = new DockerClient(values['docker-socket'])
   } catch (error) {
-    say(`container runtimes off: ${(error as Error).message}`)
+    log(`container runtimes off: ${(error as Error).message}`, {}, 'warn')
     return undefined
   }
   const runtimes: string[] = []
@@ -173,17 +174,17 @@ async function containerExecutors(values: ContainerValues): Promise<StartHostOpt
     for (const spec of RUNTIMES) {
       const image = images[spec.name] ?? spec.image
       if (await docker.hasImage(image)) runtimes.push(spec.name)
-      else say(`runtime ${spec.name} off: image ${image} is missing (build it with: osiris runtime build ${spec.name})`)
+      else log(`runtime ${spec.name} off: image ${image} is missing (build it with: osiris runtime build ${spec.name})`)
     }
   } catch {
-    say(`container runtimes off: no container engine answers at ${docker.socketPath}`)
+    log(`container runtimes off: no container engine answers at ${docker.socketPath}`, {}, 'warn')
     return undefined
   } finally {
     await docker.close()
   }
   if (runtimes.length === 0) return undefined
   const socketPath = docker.socketPath
-  say(`container runtimes ${runtimes.join(', ')} on the engine at ${socketPath}`)
+  log(`container runtimes ${runtimes.join(', ')} on the engine at ${socketPath}`, { runtimes, socketPath })
   return (host) => [
     new ContainerExecutor({
       runtimes,
@@ -213,16 +214,22 @@ async function startController(values: Values, extraTokens: Array<{ role: Role; 
       heartbeatTimeoutMs: positiveInt('--heartbeat-timeout', text(values, 'heartbeat-timeout')),
     }),
   })
-  say(
+  log(
     `controller listening on ${controller.address} (gRPC) and http://${controller.httpAddress} (HTTP); data in ${controller.options.dataDir}`,
+    { grpc: controller.address, http: controller.httpAddress, dataDir: controller.options.dataDir },
   )
-  say(
+  log(
     controller.authEnabled
       ? `auth: on (${configured.length} API tokens)`
       : 'auth: off (no API tokens configured), so the controller listens on loopback only',
+    { auth: controller.authEnabled },
   )
-  controller.hosts.on('added', (h) => say(`host ${h.id} connected from ${h.address} (pid ${h.pid})`))
-  controller.hosts.on('removed', (h) => say(`host ${h.id} disconnected`))
+  controller.hosts.on('added', (h) =>
+    log(`host ${h.id} connected from ${h.address} (pid ${h.pid})`, { hostId: h.id, address: h.address, pid: h.pid }),
+  )
+  controller.hosts.on('removed', (h) =>
+    log(`host ${h.id} disconnected`, { hostId: h.id, reason: h.goneReason }, 'warn'),
+  )
   return controller
 }
 
@@ -254,7 +261,7 @@ export async function start(argv: string[]): Promise<void> {
           ...tuning,
         ],
         env: controller.authEnabled ? { OSIRIS_TOKEN: hostToken } : {},
-        log: say,
+        log: (line) => log(line, { component: 'supervisor' }, 'warn'),
       }),
   )
   onShutdown(async () => {
@@ -271,8 +278,9 @@ export async function start(argv: string[]): Promise<void> {
   })
   for (const supervisor of supervisors) supervisor.start()
   await all
-  say(
+  log(
     `Osiris is ready. Deploy with: npx osiris deploy FILE   (gRPC ${controller.address}, HTTP http://${controller.httpAddress})`,
+    { grpc: controller.address, http: controller.httpAddress, hosts: count },
   )
 }
 
@@ -318,8 +326,12 @@ export async function host(argv: string[]): Promise<void> {
     }),
   })
   onShutdown(() => running.close(5000))
-  say(`host ${running.id} serving on ${running.address}; registering with controller ${controllerAddress}`)
-  if (running.metricsAddress) say(`host ${running.id} metrics at http://${running.metricsAddress}/metrics`)
+  log(`host ${running.id} serving on ${running.address}; registering with controller ${controllerAddress}`, {
+    hostId: running.id,
+    address: running.address,
+    controller: controllerAddress,
+  })
+  if (running.metricsAddress) log(`host ${running.id} metrics at http://${running.metricsAddress}/metrics`)
   await running.registered()
-  say(`host ${running.id} registered (pid ${process.pid})`)
+  log(`host ${running.id} registered (pid ${process.pid})`, { hostId: running.id, pid: process.pid })
 }

@@ -3,8 +3,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import t from 'tap'
-import { runCli, startPlatform } from './helpers/platform.ts'
+import { BIN, runCli, spawnAsUser, startPlatform } from './helpers/platform.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'osiris-cli-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -104,4 +105,31 @@ t.test('the bin re-runs itself with the flags isolated-vm needs when started wit
   const res = await runCli(['call', 'greet', 'bare'], env, [])
   t.equal(res.code, 0, res.stderr)
   t.equal(res.stdout, '"hello bare"\n')
+})
+
+t.test('OSIRIS_LOG_FORMAT=json makes the servers log one JSON object per line', async (t) => {
+  const controller = spawnAsUser(
+    process.execPath,
+    [
+      ...['--no-node-snapshot', '--conditions=osiris-source', BIN, 'controller'],
+      ...['--port', '0', '--http-port', '0', '--data-dir', join(dir, 'json-logs')],
+    ],
+    { OSIRIS_LOG_FORMAT: 'json' },
+  )
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        if (controller.exitCode !== null) return resolve()
+        controller.once('exit', () => resolve())
+        controller.kill('SIGTERM')
+      }),
+  )
+  const first = await new Promise<string>((resolve) =>
+    createInterface({ input: controller.stdout! }).once('line', resolve),
+  )
+  const entry = JSON.parse(first) as Record<string, unknown>
+  t.equal(entry.level, 'info')
+  t.match(entry.msg, /^controller listening on 127\.0\.0\.1:\d+ \(gRPC\)/)
+  t.match(entry.grpc, /^127\.0\.0\.1:\d+$/)
+  t.match(entry.time, /^\d{4}-\d\d-\d\dT/)
 })
