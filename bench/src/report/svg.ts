@@ -34,10 +34,11 @@ export function renderColdChart(results: readonly Result[], title: string): stri
   }
   results.forEach((r, i) => {
     const y = TOP + i * ROW
-    parts.push(`<text x="${LABEL - 8}" y="${y + 19}" text-anchor="end">${xmlEscape(r.label)}</text>`)
+    parts.push(`<text x="${LABEL - 8}" y="${y + 19}" text-anchor="end">${xmlEscape(r.label.replace(/`/g, ''))}</text>`)
     if (isSkipped(r)) {
+      const why = r.skipped.length > 60 ? `${r.skipped.slice(0, 59)}…` : r.skipped
       parts.push(
-        `<text x="${LABEL + 4}" y="${y + 19}" fill="#888" font-style="italic">skipped: ${xmlEscape(r.skipped)}</text>`,
+        `<text x="${LABEL + 4}" y="${y + 19}" fill="#888" font-style="italic">skipped: ${xmlEscape(why)}</text>`,
       )
       return
     }
