@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import type { Executor, ExecutorStatus, InvokeParams, InvokeResult } from '@osiris/isolate-host'
 import { OsirisError, type ValidateResponse } from '@osiris/proto'
-import { LABEL_EXECUTOR, RuntimeContainer } from './container.ts'
+import { DeadlineHit, LABEL_EXECUTOR, RuntimeContainer } from './container.ts'
 import { DockerClient } from './docker-client.ts'
 import {
   type CallContext,
@@ -16,7 +16,10 @@ import {
   loadError,
   poisons,
   readCallAnswer,
+  readFunctions,
+  readLogs,
 } from './error-mapping.ts'
+import { FunctionContainers } from './function-containers.ts'
 import { removeLeftovers } from './leftovers.ts'
 import { type ContainerExecutorOptions, type ResolvedContainerOptions, resolveContainerOptions } from './options.ts'
 import { type RuntimeSpec, runtimeSpec } from './runtimes.ts'
@@ -33,8 +36,7 @@ export class ContainerExecutor implements Executor {
   readonly docker: DockerClient
   readonly #specs = new Map<string, RuntimeSpec>()
   readonly #pools = new Map<string, ContainerPool>()
-  /** Function containers by deployment version. */
-  readonly #instances = new Map<number, RuntimeContainer[]>()
+  readonly #instances: FunctionContainers
   /** Containers starting outside the pools (the pool was empty). */
   #startingOutside = 0
   readonly #ready: Promise<void>
@@ -52,6 +54,10 @@ export class ContainerExecutor implements Executor {
     }
     this.runtimes = Object.freeze([...this.#specs.keys()])
     this.docker = new DockerClient(this.options.socketPath)
+    this.#instances = new FunctionContainers(() => {
+      this.options.onChange()
+      for (const pool of this.#pools.values()) pool.refill()
+    })
     for (const spec of this.#specs.values()) {
       this.#pools.set(
         spec.name,
@@ -103,8 +109,7 @@ export class ContainerExecutor implements Executor {
   #count(): number {
     let n = this.#startingOutside
     for (const pool of this.#pools.values()) n += pool.held
-    for (const list of this.#instances.values()) n += list.length
-    return n
+    return n + this.#instances.count
   }
 
   #startContainer(spec: RuntimeSpec, memoryMb = this.options.limits.memoryMb): Promise<RuntimeContainer> {
@@ -152,12 +157,16 @@ export class ContainerExecutor implements Executor {
     let answer: ShimAnswer
     try {
       container.busy = true
-      answer = await this.#within(container, this.options.loadTimeoutMs, () =>
-        container.request({ op: 'check', filename, code: source }),
-      )
+      answer = await container.requestWithin(this.options.loadTimeoutMs, { op: 'check', filename, code: source })
     } catch (error) {
       void container.remove()
       if (error instanceof OsirisError) throw error
+      if (error instanceof DeadlineHit) {
+        throw new OsirisError(
+          'DEADLINE_EXCEEDED',
+          `checking ${filename} took longer than ${this.options.loadTimeoutMs} ms; its container was killed`,
+        )
+      }
       throw new OsirisError('UNAVAILABLE', `checking ${filename} failed: its container ended`)
     }
     // Checking only parses the module, so the container is still generic.
@@ -187,7 +196,7 @@ export class ContainerExecutor implements Executor {
     }
     const deadline = started + timeoutMs
     this.#inFlight++
-    let container = this.#idle(params.version, memoryMb)
+    let container = this.#instances.idle(params.version, memoryMb)
     const coldStart = container === undefined
     try {
       if (container) container.busy = true
@@ -205,14 +214,10 @@ export class ContainerExecutor implements Executor {
       return { result, coldStart, durationUs: Math.round((performance.now() - started) * 1000) }
     } finally {
       this.#inFlight--
-      if (container) this.#release(container)
+      if (container) this.#instances.release(container)
       this.options.onChange()
       if (this.#inFlight === 0) this.#drained?.()
     }
-  }
-
-  #idle(version: number, memoryMb: number): RuntimeContainer | undefined {
-    return this.#instances.get(version)?.find((c) => !c.busy && c.state === 'specialized' && c.memoryMb === memoryMb)
   }
 
   /** Specializes a generic container: the module's code is loaded into its shim (its top level runs). */
@@ -226,13 +231,13 @@ export class ContainerExecutor implements Executor {
   ): Promise<void> {
     container.deployment = { module: params.module, version: params.version, codeHash: params.codeHash }
     container.state = 'specialized'
-    this.#track(container)
+    this.#instances.add(container)
     const filename = `${params.module}${spec.extension}`
-    const answer = await this.#within(container, deadline - performance.now(), () =>
-      container.request({ op: 'load', module: params.module, filename, code }),
-    ).catch(async (error: unknown) => {
-      throw await this.#failure(container, ctx, error)
-    })
+    const answer = await container
+      .requestWithin(deadline - performance.now(), { op: 'load', module: params.module, filename, code })
+      .catch(async (error: unknown) => {
+        throw await this.#failure(container, ctx, error)
+      })
     if (answer.loaded === true) return
     void container.remove()
     if ('error' in answer) throw loadError(ctx, answer)
@@ -240,34 +245,11 @@ export class ContainerExecutor implements Executor {
   }
 
   #call(container: RuntimeContainer, ctx: CallContext, deadline: number, params: InvokeParams): Promise<ShimAnswer> {
-    return this.#within(container, deadline - performance.now(), () =>
-      container.request({ op: 'call', fn: params.functionName, args: params.args }),
-    ).catch(async (error: unknown) => {
-      throw await this.#failure(container, ctx, error)
-    })
-  }
-
-  /** Runs a shim request under a wall-clock limit that kills the container when it fires. */
-  #within(container: RuntimeContainer, ms: number, request: () => Promise<ShimAnswer>): Promise<ShimAnswer> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => {
-          reject(new DeadlineHit())
-          void container.remove()
-        },
-        Math.max(0, ms),
-      )
-      request().then(
-        (answer) => {
-          clearTimeout(timer)
-          resolve(answer)
-        },
-        (error: unknown) => {
-          clearTimeout(timer)
-          reject(error)
-        },
-      )
-    })
+    return container
+      .requestWithin(deadline - performance.now(), { op: 'call', fn: params.functionName, args: params.args })
+      .catch(async (error: unknown) => {
+        throw await this.#failure(container, ctx, error)
+      })
   }
 
   /** A request that failed → the call's error; the container is removed either way. */
@@ -282,95 +264,41 @@ export class ContainerExecutor implements Executor {
     return error instanceof Error ? error : new Error(String(error))
   }
 
-  #track(container: RuntimeContainer): void {
-    const version = container.deployment?.version ?? 0
-    const list = this.#instances.get(version) ?? []
-    list.push(container)
-    this.#instances.set(version, list)
-    // A container that dies while idle (killed from outside) leaves at once.
-    container.onGone = () => {
-      if (!container.busy) this.#untrack(container)
-    }
-  }
-
-  #untrack(container: RuntimeContainer): void {
-    void container.remove()
-    const version = container.deployment?.version ?? 0
-    const list = this.#instances.get(version)?.filter((c) => c !== container) ?? []
-    if (list.length > 0) this.#instances.set(version, list)
-    else this.#instances.delete(version)
-    this.options.onChange()
-    for (const pool of this.#pools.values()) pool.refill()
-  }
-
-  #release(container: RuntimeContainer): void {
-    container.busy = false
-    container.lastUsedMs = Date.now()
-    if (container.retired || container.state === 'gone') this.#untrack(container)
-  }
-
   /** Keeps the container count under its cap by removing the least recently used idle one. */
   #makeRoom(): void {
     if (this.#count() < this.options.maxContainers) return
-    const idle = [...this.#instances.values()]
-      .flat()
-      .filter((c) => !c.busy)
-      .sort((a, b) => a.lastUsedMs - b.lastUsedMs)[0]
+    const idle = this.#instances.leastRecentlyUsed()
     if (!idle) {
       throw new OsirisError(
         'RESOURCE_EXHAUSTED',
         `host is at its limit of ${this.options.maxContainers} containers, all busy`,
       )
     }
-    this.#untrack(idle)
+    this.#instances.drop(idle)
   }
 
   #forwardLogs(answer: ShimAnswer, params: InvokeParams): void {
-    if (!Array.isArray(answer.logs)) return
-    for (const entry of answer.logs as unknown[]) {
-      const e = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>) : {}
-      this.options.onLog({
-        timeMs: Date.now(),
-        level: e.level === 'error' ? 'error' : e.level === 'warn' ? 'warn' : 'info',
-        line: typeof e.line === 'string' ? e.line : '',
-        module: params.module,
-        version: params.version,
-        functionName: params.functionName,
-        callId: params.callId,
-      })
+    for (const { level, line } of readLogs(answer)) {
+      const { module, version, functionName, callId } = params
+      this.options.onLog({ timeMs: Date.now(), level, line, module, version, functionName, callId })
     }
   }
 
   evict(module: string, beforeVersion: number): void {
-    for (const list of [...this.#instances.values()]) {
-      for (const container of list) {
-        const d = container.deployment
-        if (!d || d.module !== module || (beforeVersion !== 0 && d.version >= beforeVersion)) continue
-        if (container.busy) container.retired = true
-        else this.#untrack(container)
-      }
-    }
+    this.#instances.evict(module, beforeVersion)
   }
 
   #sweepIdle(): void {
-    const cutoff = Date.now() - this.options.idleTtlMs
-    for (const list of [...this.#instances.values()]) {
-      for (const container of list) if (!container.busy && container.lastUsedMs <= cutoff) this.#untrack(container)
-    }
+    this.#instances.sweep(Date.now() - this.options.idleTtlMs)
   }
 
   /** Engine ids of the containers specialized for `version` (for operators and tests). */
   containersOf(version: number): string[] {
-    return (this.#instances.get(version) ?? []).map((c) => c.id)
+    return this.#instances.ids(version)
   }
 
   status(): ExecutorStatus {
-    const instances = [...this.#instances].map(([version, list]) => ({
-      module: list[0]?.deployment?.module ?? '',
-      version,
-      busy: list.filter((c) => c.busy).length,
-      idle: list.filter((c) => !c.busy).length,
-    }))
+    const instances = this.#instances.status()
     let poolReady = 0
     let poolTarget = 0
     for (const pool of this.#pools.values()) {
@@ -399,8 +327,7 @@ export class ContainerExecutor implements Executor {
       }
       await this.#ready.catch(() => {})
       await Promise.all([...this.#pools.values()].map((p) => p.close()))
-      await Promise.all([...this.#instances.values()].flat().map((c) => c.remove()))
-      this.#instances.clear()
+      await this.#instances.removeAll()
       // Anything still labelled ours (a start that raced the close) goes too.
       const left = await this.docker.listContainers([this.label]).catch(() => [])
       await Promise.all(left.map((c) => this.docker.removeContainer(c.Id).catch(() => {})))
@@ -410,24 +337,10 @@ export class ContainerExecutor implements Executor {
   }
 }
 
-class DeadlineHit extends Error {}
-
 function runtimeOf(params: InvokeParams, runtimes: readonly string[]): string {
   // The host hands over the whole InvokeRequest, which names the runtime.
   const named: unknown = (params as InvokeParams & { runtime?: unknown }).runtime
   if (typeof named === 'string' && named !== '') return named
   if (runtimes.length === 1 && runtimes[0]) return runtimes[0]
   throw new OsirisError('INVALID_ARGUMENT', 'the call does not name its runtime')
-}
-
-function readFunctions(answer: ShimAnswer): ValidateResponse['functions'] {
-  if (!Array.isArray(answer.functions)) throw new OsirisError('INTERNAL', 'the shim answered no function list')
-  return (answer.functions as unknown[]).map((f) => {
-    const fn = f as { name?: unknown; params?: unknown }
-    const params = Array.isArray(fn.params) ? (fn.params as Record<string, unknown>[]) : []
-    return {
-      name: String(fn.name),
-      params: params.map((p) => ({ name: String(p.name), optional: p.optional === true, rest: p.rest === true })),
-    }
-  })
 }

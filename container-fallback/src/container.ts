@@ -19,6 +19,13 @@ export const LABEL_RUNTIME = 'dev.osiris.runtime'
 const SHIM_DIR = '/osiris/shim'
 const RUN_DIR = '/run/osiris'
 
+/** A request's wall-clock limit fired; the container has been killed. */
+export class DeadlineHit extends Error {
+  override get name(): string {
+    return 'DeadlineHit'
+  }
+}
+
 export type ContainerState = 'generic' | 'specialized' | 'gone'
 
 export interface Deployment {
@@ -151,6 +158,32 @@ export class RuntimeContainer {
   request(message: object): Promise<ShimAnswer> {
     if (this.state === 'gone') return Promise.reject(new ChannelClosed(`container ${this.name} is gone`))
     return this.#channel.request(message)
+  }
+
+  /**
+   * One request under a wall-clock limit: when it fires the container is
+   * killed and the request rejects with DeadlineHit.
+   */
+  requestWithin(ms: number, message: object): Promise<ShimAnswer> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => {
+          reject(new DeadlineHit(`no answer within ${ms} ms`))
+          void this.remove()
+        },
+        Math.max(0, ms),
+      )
+      this.request(message).then(
+        (answer) => {
+          clearTimeout(timer)
+          resolve(answer)
+        },
+        (error: unknown) => {
+          clearTimeout(timer)
+          reject(error)
+        },
+      )
+    })
   }
 
   /** What the engine says about how this container ended. */

@@ -1,7 +1,7 @@
 // What a shim answered, or how its container ended, → a result or the
 // OsirisError to throw. Everything a shim sends is tenant-controlled in the
 // worst case (the function runs in the shim's process), so shapes are checked.
-import { FunctionError, OsirisError } from '@osiris/proto'
+import { FunctionError, OsirisError, type ValidateResponse } from '@osiris/proto'
 import type { Ending } from './container.ts'
 import type { ShimAnswer } from './shim-channel.ts'
 
@@ -98,4 +98,26 @@ export function endingError(ctx: CallContext, ending: Ending): OsirisError {
     'UNAVAILABLE',
     `the container running "${ctx.functionName}" ended during the call (${code}); a new one takes its place`,
   )
+}
+
+/** The functions a `check` answer lists. */
+export function readFunctions(answer: ShimAnswer): ValidateResponse['functions'] {
+  if (!Array.isArray(answer.functions)) throw new OsirisError('INTERNAL', 'the shim answered no function list')
+  return (answer.functions as unknown[]).map((f) => {
+    const fn = f as { name?: unknown; params?: unknown }
+    const params = Array.isArray(fn.params) ? (fn.params as Record<string, unknown>[]) : []
+    return {
+      name: String(fn.name),
+      params: params.map((p) => ({ name: String(p.name), optional: p.optional === true, rest: p.rest === true })),
+    }
+  })
+}
+
+/** The log lines a call answer carries. */
+export function readLogs(answer: ShimAnswer): { level: 'info' | 'warn' | 'error'; line: string }[] {
+  if (!Array.isArray(answer.logs)) return []
+  return (answer.logs as unknown[]).map((entry) => {
+    const e = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>) : {}
+    return { level: e.level === 'error' ? 'error' : e.level === 'warn' ? 'warn' : 'info', line: str(e.line) }
+  })
 }

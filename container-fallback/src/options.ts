@@ -26,7 +26,7 @@ export interface ContainerExecutorOptions {
   runtimes: readonly string[]
   /** Image per runtime, overriding the runtime's default (e.g. an official python image). */
   images?: Readonly<Record<string, string>>
-  /** Generic containers kept ready per runtime. Default 2. */
+  /** Generic containers kept ready per runtime. Default 1 (a taken one is replaced in the background, ~0.6 s). */
   poolTarget?: number
   /** Function containers idle this long are removed, ms. Default 300000. */
   idleTtlMs?: number
@@ -95,7 +95,7 @@ export function resolveContainerOptions(options: ContainerExecutorOptions): Reso
     socketPath: options.socketPath,
     runtimes: Object.freeze([...options.runtimes]),
     images: Object.freeze({ ...options.images }),
-    poolTarget: count('poolTarget', options.poolTarget, 2),
+    poolTarget: count('poolTarget', options.poolTarget, 1),
     idleTtlMs: count('idleTtlMs', options.idleTtlMs, 300_000, 1),
     maxContainers: count('maxContainers', options.maxContainers, 32, 1),
     startTimeoutMs: count('startTimeoutMs', options.startTimeoutMs, 30_000, 1),

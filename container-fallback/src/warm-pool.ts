@@ -77,6 +77,8 @@ export class ContainerPool {
       .then((container) => {
         if (this.#closed) return container.remove()
         this.lastError = undefined
+        // Killed while waiting here: leave the pool and make way for a new one.
+        container.onGone = () => this.drop(container)
         this.#ready.push(container)
         this.#options.onChange()
       })

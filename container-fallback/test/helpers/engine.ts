@@ -2,10 +2,11 @@
 // engine answers, builds the python runtime image once (kept across runs, the
 // one thing these tests mean to leave behind), and checks that nothing else
 // is left: no container carrying a given label once the test is done.
-import { open, rm } from 'node:fs/promises'
+import { open, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildRuntimeImage, DockerClient, runtimeSpec } from '@osiris/container-fallback'
+import { processAlive } from '../../src/leftovers.ts'
 
 export const PYTHON_IMAGE = runtimeSpec('python')?.image ?? ''
 const LOCK = join(tmpdir(), 'osiris-test-image-build.lock')
@@ -48,6 +49,12 @@ export async function pythonImage(docker: DockerClient): Promise<string> {
   await eventually(
     async () => {
       lock = await open(LOCK, 'wx').catch(() => undefined)
+      if (lock) await lock.writeFile(String(process.pid))
+      else {
+        const owner = await readFile(LOCK, 'utf8').catch(() => '')
+        // A build that died holding the lock: take it over (an empty file is one being taken right now).
+        if (owner !== '' && !processAlive(Number(owner))) await rm(LOCK, { force: true })
+      }
       return lock !== undefined || (await docker.hasImage(PYTHON_IMAGE))
     },
     `the lock ${LOCK} for building ${PYTHON_IMAGE}`,
