@@ -125,4 +125,18 @@ t.test('without containers no host offers python: deploy and call are UNAVAILABL
   const cli = await runCli(['deploy', join(dir, 'math.py')], env)
   t.equal(cli.code, 1)
   t.match(cli.stderr, /^error UNAVAILABLE: no host can run runtime "python": none of the 1 connected hosts offers it/)
+  const call = await runCli(['call', 'add_numbers', '3', '5'], env)
+  t.equal(call.code, 1)
+  t.match(call.stderr, /^error NOT_FOUND: .*add_numbers/, 'nothing was deployed')
+  const js = await runCli(['hosts'], env)
+  t.match(js.stdout, / js,ts /, 'the host offers only js and ts')
+})
+
+t.test('$DOCKER_HOST is honoured: an engine that does not answer there means no python', async (t) => {
+  const socket = join(dir, 'no-engine.sock')
+  const platform = await startPlatform(t, join(dir, 'data-nodocker'), [], { DOCKER_HOST: `unix://${socket}` })
+  await platform.waitFor(new RegExp(`container runtimes off: no container engine answers at ${socket}`))
+  const cli = await runCli(['deploy', join(dir, 'math.py')], { OSIRIS_ADDR: platform.grpc })
+  t.equal(cli.code, 1)
+  t.match(cli.stderr, /^error UNAVAILABLE: no host can run runtime "python"/)
 })
