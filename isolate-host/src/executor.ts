@@ -17,6 +17,8 @@ export interface InvokeParams {
   timeoutMs: number
   /** The function's limits as deployed; unset ones take the host's defaults (limits.ts). */
   limits?: Partial<FunctionLimits>
+  /** Hosts the function may fetch from even when they resolve to loopback or private addresses (egress.ts). */
+  egressAllow?: string[]
 }
 
 export interface InvokeResult {

@@ -12,12 +12,18 @@ export interface TimerSink {
   /** Call `seq` has a timer due at `atMs` (Date.now() time), sooner than any it asked for before. */
   schedule(seq: number, atMs: number): void
 }
+/** Where the runtime's fetches go: set by the instance for each call; answers come back through `deliver`. */
+export interface FetchSink {
+  start(seq: number, id: number, url: unknown, method: unknown, headers: unknown, body: unknown): void
+}
 type Bind = (namespace: unknown, nowMs: number) => unknown
 type Fire = (seq: number, nowMs: number) => number
+type Deliver = (seq: number, id: number, answer: unknown[], nowMs: number) => void
 
 const LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warn', 'error'])
 const discard: LogSink = () => {}
 const noTimers: TimerSink = { schedule: () => {} }
+const noFetch: FetchSink = { start: () => {} }
 
 function int(value: unknown): number {
   return typeof value === 'number' && Number.isSafeInteger(value) ? value : -1
@@ -31,9 +37,12 @@ export class GenericIsolate {
   readonly bind: ivm.Reference<Bind>
   /** `fire(seq, now) → next deadline or -1`: runs the due timers of call `seq`; held by the host only. */
   readonly fire: ivm.Reference<Fire>
+  /** `deliver(seq, id, answer, now)`: hands a fetch its answer; held by the host only. */
+  readonly deliver: ivm.Reference<Deliver>
   /** Where console output goes; set when the isolate is specialized. */
   sink: LogSink = discard
   timers: TimerSink = noTimers
+  fetcher: FetchSink = noFetch
 
   /** Creates an isolate with the runtime installed (synchronous, a few ms). */
   constructor(memoryLimitMb: number) {
@@ -56,10 +65,16 @@ export class GenericIsolate {
         new ivm.Callback((seq: unknown, atMs: unknown) => this.timers.schedule(int(seq), int(atMs)), { ignored: true }),
         new ivm.Callback(randomBytes),
         new ivm.Callback(urlParse),
+        new ivm.Callback(
+          (seq: unknown, id: unknown, url: unknown, method: unknown, headers: unknown, body: unknown) =>
+            this.fetcher.start(int(seq), int(id), url, method, headers, body),
+          { ignored: true },
+        ),
       ]
       const entry = runtime.applySync(undefined, callbacks, { result: { reference: true } }) as ivm.Reference<unknown[]>
       this.bind = entry.getSync(0, { reference: true }) as ivm.Reference<Bind>
       this.fire = entry.getSync(1, { reference: true }) as ivm.Reference<Fire>
+      this.deliver = entry.getSync(2, { reference: true }) as ivm.Reference<Deliver>
       entry.release()
       runtime.release()
       script.release()

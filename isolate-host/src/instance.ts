@@ -5,6 +5,8 @@ import { OsirisError } from '@osiris/proto'
 import type ivm from 'isolated-vm'
 import { type Breach, CallGuard } from './call-guard.ts'
 import { CallTimers } from './call-timers.ts'
+import { type EgressPolicy, egressPolicy } from './egress.ts'
+import { CallFetch } from './fetch-host.ts'
 import type { GenericIsolate, LogLevel, LogSink } from './generic-isolate.ts'
 import { type FunctionLimits, isolateLimits, LIMIT_BOUNDS } from './limits.ts'
 import { readOutcome } from './outcome.ts'
@@ -86,9 +88,15 @@ export class FunctionInstance {
 
   /**
    * Runs `name(...args)` under `limits`. The wall-clock limit covers awaited
-   * promises and timers too: a breach disposes the isolate, which stops the work.
+   * promises, timers and fetches too: a breach disposes the isolate, which
+   * stops the work. Fetches go out under `egress` (default: public addresses only).
    */
-  async call(name: string, args: string[], limits: Readonly<FunctionLimits>): Promise<string> {
+  async call(
+    name: string,
+    args: string[],
+    limits: Readonly<FunctionLimits>,
+    egress: EgressPolicy = egressPolicy(),
+  ): Promise<string> {
     this.lastUsedMs = Date.now()
     const seq = ++this.#seq
     const { isolate } = this.#generic
@@ -100,6 +108,8 @@ export class FunctionInstance {
     )
     const timers = new CallTimers(seq, () => this.#fire(guard, seq))
     this.#generic.timers = timers
+    const fetcher = new CallFetch(seq, egress, (id, answer) => this.#deliver(guard, seq, id, answer))
+    this.#generic.fetcher = fetcher
     this.#logLeft = limits.maxLogBytes + MARKER_BYTES
     let raw: unknown
     try {
@@ -116,6 +126,7 @@ export class FunctionInstance {
     } finally {
       guard.end()
       timers.close()
+      fetcher.close()
       this.lastUsedMs = Date.now()
     }
     if (guard.breach !== undefined) throw this.#failure(name, undefined, guard.breach, limits)
@@ -135,6 +146,16 @@ export class FunctionInstance {
       if (!this.disposed) guard.trip(breachOf(messageOf(error)) ?? 'timeout')
       return -1
     }
+  }
+
+  /** Hands fetch `id` its answer inside the isolate. */
+  #deliver(guard: CallGuard, seq: number, id: number, answer: unknown[]): void {
+    if (this.disposed) return
+    this.#generic.deliver
+      .apply(undefined, [seq, id, answer, Date.now()], { arguments: { copy: true }, timeout: guard.remainingMs })
+      .catch((error: unknown) => {
+        if (!this.disposed) guard.trip(breachOf(messageOf(error)) ?? 'timeout')
+      })
   }
 
   #failure(name: string, error: unknown, breach: Breach | undefined, limits: Readonly<FunctionLimits>): OsirisError {

@@ -3,6 +3,7 @@
 // instance warm for later calls, and disposes instances that break a limit.
 import { OsirisError } from '@osiris/proto'
 import type { CodeCache } from './code-cache.ts'
+import { egressPolicy } from './egress.ts'
 import type { Executor, ExecutorStatus, InvokeParams, InvokeResult, LogEntry } from './executor.ts'
 import { GenericIsolate } from './generic-isolate.ts'
 import { FunctionInstance } from './instance.ts'
@@ -90,7 +91,8 @@ export class IsolateExecutor implements Executor {
       this.#lastUse.set(instance, ++this.#uses)
       this.#current.set(instance, { functionName: params.functionName, callId: params.callId })
       this.#options.onChange()
-      const result = await instance.call(params.functionName, params.args, limits)
+      const egress = egressPolicy(params.egressAllow)
+      const result = await instance.call(params.functionName, params.args, limits, egress)
       return { result, coldStart, durationUs: Math.round((performance.now() - started) * 1000) }
     } finally {
       this.#inFlight--

@@ -16,6 +16,7 @@ const PARTS = [
   'url.js',
   'clone.js',
   'crypto.js',
+  'fetch.js',
   'bootstrap.js',
 ] as const
 
@@ -25,8 +26,8 @@ const EXPORT = /^export /gm
 function load(): string {
   const read = (part: string): string => readFileSync(new URL(`./runtime/${part}`, import.meta.url), 'utf8')
   const body = PARTS.map((part) => read(part).replace(IMPORT, '').replace(EXPORT, '')).join('\n')
-  return `(function osirisRuntime(log, schedule, random, urlParse) {\n'use strict';\n${body}\nreturn main(log, schedule, random, urlParse)\n})`
+  return `(function osirisRuntime(log, schedule, random, urlParse, fetch) {\n'use strict';\n${body}\nreturn main(log, schedule, random, urlParse, fetch)\n})`
 }
 
-/** Evaluates to `(log, schedule, random, urlParse) → [bind, fire]`. */
+/** Evaluates to `(log, schedule, random, urlParse, fetch) → [bind, fire, deliver]`. */
 export const RUNTIME_SOURCE = load()

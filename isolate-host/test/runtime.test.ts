@@ -71,6 +71,7 @@ const GLOBALS = [
   'encodeURIComponent',
   'escape',
   'eval',
+  'fetch',
   'globalThis',
   'isFinite',
   'isNaN',
@@ -383,7 +384,7 @@ t.test('no Node or isolated-vm objects are reachable', async (t) => {
   const h = await harness(t)
   const mod = await h.deploy(`
 export function look() {
-  return ['process', 'require', 'module', 'Buffer', 'global', 'ivm', '_ivm', 'performance', 'fetch', 'WebAssembly', 'SharedArrayBuffer', 'FinalizationRegistry', 'queueMicrotask', 'setImmediate']
+  return ['process', 'require', 'module', 'Buffer', 'global', 'ivm', '_ivm', 'performance', 'WebAssembly', 'SharedArrayBuffer', 'FinalizationRegistry', 'queueMicrotask', 'setImmediate']
     .map((name) => name + ':' + typeof globalThis[name])
 }
 `)
@@ -396,7 +397,6 @@ export function look() {
     'ivm:undefined',
     '_ivm:undefined',
     'performance:undefined',
-    'fetch:undefined',
     'WebAssembly:undefined',
     'SharedArrayBuffer:undefined',
     'FinalizationRegistry:undefined',

@@ -1,8 +1,9 @@
 // Part of the isolate runtime, run last: installs every global and returns
-// the two entry points the host keeps as references (nothing in the globals
+// the entry points the host keeps as references (nothing in the globals
 // points to them, so tenant code can never reach them):
 //   bind(namespace, now) → invoke(name, argsJson[], seq, now, limits) → outcome
 //   fire(seq, now) → next  runs the due timers of call `seq`, answers the next deadline (ms) or -1
+//   deliver(seq, id, answer, now)  hands fetch `id` of call `seq` its answer
 // An outcome is one string, so nothing but a primitive crosses back to the
 // host: 'R' + result JSON | 'E' + `${name.length}:${message.length}:` + name +
 // message + stack (what was thrown) | 'N' + why the
@@ -14,10 +15,11 @@ import { jsonParse, jsonStringify, SafeMap, StringCtor, utf8Length } from './com
 import { installConsole } from './console.js'
 import { installCrypto } from './crypto.js'
 import { installEncoding } from './encoding.js'
+import { installFetch } from './fetch.js'
 import { installLockdown } from './lockdown.js'
 import { installTimers } from './timers.js'
 import { installUrl } from './url.js'
-export function main(log, schedule, random, urlParse) {
+export function main(log, schedule, random, urlParse, fetch) {
   const global = globalThis
   const DEFAULT_LOG_BYTES = 64 * 1024
   const state = { now: 0, call: null, log: { left: DEFAULT_LOG_BYTES, max: DEFAULT_LOG_BYTES, truncated: false } }
@@ -35,6 +37,7 @@ export function main(log, schedule, random, urlParse) {
   installUrl(global, urlParse)
   installClone(global)
   installCrypto(global, random)
+  const deliver = installFetch(global, fetch, state)
 
   function cut(value, max) {
     const text = StringCtor(value)
@@ -96,7 +99,7 @@ export function main(log, schedule, random, urlParse) {
       const [maxResultBytes, maxResultDepth, maxLogBytes, maxTimers] = limits
       state.now = now
       state.log = { left: maxLogBytes, max: maxLogBytes, truncated: false }
-      const call = { seq, timers: new SafeMap(), maxTimers, requested: -1 }
+      const call = { seq, timers: new SafeMap(), maxTimers, requested: -1, fetches: new SafeMap() }
       state.call = call
       try {
         const fn = namespace[name]
@@ -123,6 +126,10 @@ export function main(log, schedule, random, urlParse) {
     function fireTimers(seq, now) {
       state.now = now
       return fire(seq, report)
+    },
+    function deliverFetch(seq, id, answer, now) {
+      state.now = now
+      deliver(seq, id, answer)
     },
   ]
 }

@@ -22,6 +22,8 @@ export interface Case {
   json?: string[]
   timeoutMs?: number
   limits?: Partial<FunctionLimits>
+  /** Hosts fetch may reach although they are loopback (a test server on 127.0.0.1). */
+  egressAllow?: string[]
   expect: { code: ErrorCode; message?: string | RegExp } | { result: unknown }
   /** Further checks on what the call left behind (its console lines). */
   logs?: (lines: string[]) => void | Promise<void>
@@ -99,6 +101,7 @@ export async function runCase(t: Test, c: Case): Promise<void> {
     if (c.args) call.args = c.args
     if (c.json) call.json = c.json
     if (c.limits) call.limits = c.limits
+    if (c.egressAllow) call.egressAllow = c.egressAllow
     outcome = await attacker.call('attack', call).catch((error: unknown) => {
       if (error instanceof OsirisError) return error
       throw error

@@ -63,7 +63,7 @@ export function attack() {
     name: 'probing the global scope for Node and isolated-vm objects (process, require, Buffer, ivm, import.meta)',
     source: `
 export function attack() {
-  const names = ['process', 'require', 'module', 'exports', 'Buffer', 'global', 'ivm', '_ivm', 'isolatedVm', 'Deno', 'Bun', 'fetch', '__dirname']
+  const names = ['process', 'require', 'module', 'exports', 'Buffer', 'global', 'ivm', '_ivm', 'isolatedVm', 'Deno', 'Bun', '__dirname']
   const found = names.filter((n) => typeof globalThis[n] !== 'undefined')
   const meta = Object.keys(import.meta)
   return { found, meta, url: import.meta.url ?? null }

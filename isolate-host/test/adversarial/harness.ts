@@ -18,6 +18,7 @@ export interface CallOptions {
   json?: string[]
   timeoutMs?: number
   limits?: Partial<FunctionLimits>
+  egressAllow?: string[]
   callId?: string
 }
 
@@ -78,6 +79,7 @@ export async function harness(
             timeoutMs: call.timeoutMs ?? 5000,
           }
           if (call.limits) params.limits = call.limits
+          if (call.egressAllow) params.egressAllow = call.egressAllow
           return executor.invoke(params)
         },
       }

@@ -128,6 +128,7 @@ export const RESULT_CASES: Case[] = [
     name: 'a deeply nested JSON argument (100 000 levels) parsed and echoed back',
     source: `export function attack(deep) { let d = 0; for (let v = deep; Array.isArray(v); v = v[0]) d++; return d === 100000 ? deep : 'wrong depth ' + d }`,
     json: [`${'['.repeat(100_000)}${']'.repeat(100_000)}`],
+    timeoutMs: 10_000,
     expect: { code: 'RESULT_NOT_JSON', message: `${NOT_JSON}it nests deeper than 128 levels` },
   },
 ]
