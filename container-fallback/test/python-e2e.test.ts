@@ -29,12 +29,28 @@ def explode(message):
 
 def _private():
     return "hidden"
+
+def chatty(n):
+    for i in range(n):
+        print("line", i)
+    return n
+
+def not_json():
+    return float("nan")
+`
+
+const EDGES_PY = `raise RuntimeError("configuration missing")
+
+def never_loads():
+    return 1
 `
 
 const dir = mkdtempSync(join(tmpdir(), 'osiris-py-e2e-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 writeFileSync(join(dir, 'math.py'), MATH_PY)
 writeFileSync(join(dir, 'tools.py'), TOOLS_PY)
+writeFileSync(join(dir, 'edges.py'), EDGES_PY)
+writeFileSync(join(dir, 'empty.py'), 'X = 1\n\ndef _hidden():\n    return X\n')
 writeFileSync(join(dir, 'broken.py'), 'def fine():\n    return 1\n\ndef broken(:\n    pass\n')
 
 const docker = await engine(t)
@@ -105,6 +121,40 @@ t.test('with a container engine', async (t) => {
     t.match(cli.stderr, /^error COMPILE_ERROR: broken\.py does not compile: SyntaxError: .* \(line 4, column \d+\)/)
     const error = await osiris.get('fine').catch((e: unknown) => e)
     t.equal((error as OsirisError).code, 'NOT_FOUND', 'nothing of the broken module was registered')
+  })
+
+  t.test('print output is the function log; a NaN result is RESULT_NOT_JSON', async (t) => {
+    t.equal(await osiris.callFunction('chatty', 2), 2)
+    const logs = await runCli(['logs', 'chatty'], env)
+    t.equal(logs.code, 0, logs.stderr)
+    t.match(logs.stdout, /info {2}v\d+ \S+ line 0\n.*info {2}v\d+ \S+ line 1\n/s)
+    const error = await osiris.callFunction('not_json').catch((e: unknown) => e)
+    t.equal((error as OsirisError).code, 'RESULT_NOT_JSON')
+    t.match(
+      (error as OsirisError).message,
+      /function "not_json" returned a value that cannot be encoded as JSON: Out of range float/,
+    )
+  })
+
+  t.test(
+    'a module whose top level raises deploys (it is only parsed), and its first call is FUNCTION_ERROR',
+    async (t) => {
+      const deployed = await runCli(['deploy', join(dir, 'edges.py')], env)
+      t.equal(deployed.code, 0, deployed.stderr)
+      const error = await osiris.callFunction('never_loads').catch((e: unknown) => e)
+      t.ok(error instanceof FunctionError, String(error))
+      t.equal((error as FunctionError).guest.name, 'RuntimeError')
+      t.match(
+        (error as FunctionError).message,
+        /module "edges" v\d+ raised RuntimeError while loading: configuration missing/,
+      )
+    },
+  )
+
+  t.test('a module with no public functions is INVALID_ARGUMENT', async (t) => {
+    const cli = await runCli(['deploy', join(dir, 'empty.py')], env)
+    t.equal(cli.code, 1)
+    t.match(cli.stderr, /^error INVALID_ARGUMENT: empty\.py defines no public top-level functions to deploy/)
   })
 
   t.test('the host lists python among its runtimes', async (t) => {
