@@ -27,6 +27,8 @@ import { ChannelClosed, type ShimAnswer } from './shim-channel.ts'
 import { ContainerPool } from './warm-pool.ts'
 
 const DEFAULT_TIMEOUT_MS = 30_000
+/** The platform's default result limit (isolate-host/src/limits.ts), for calls that bring none. */
+const DEFAULT_MAX_RESULT_BYTES = 1024 * 1024
 
 export class ContainerExecutor implements Executor {
   readonly runtimes: readonly string[]
@@ -211,6 +213,13 @@ export class ContainerExecutor implements Executor {
       this.#forwardLogs(answer, params)
       if (poisons(answer)) void container.remove()
       const result = readCallAnswer(ctx, answer)
+      const maxBytes = params.limits?.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES
+      if (Buffer.byteLength(result) > maxBytes) {
+        throw new OsirisError(
+          'PAYLOAD_TOO_LARGE',
+          `function "${params.functionName}" returned more than its limit of ${maxBytes} bytes of JSON`,
+        )
+      }
       return { result, coldStart, durationUs: Math.round((performance.now() - started) * 1000) }
     } finally {
       this.#inFlight--

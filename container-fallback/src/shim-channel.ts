@@ -8,6 +8,8 @@ import { join } from 'node:path'
 import { OsirisError } from '@osiris/proto'
 
 export const SOCKET_NAME = 'host.sock'
+/** Longest answer line accepted; a shim sending more is cut off (its container is then removed). */
+export const MAX_LINE_BYTES = 32 * 1024 * 1024
 
 /** The shim's connection ended (its container died or was killed) before it answered. */
 export class ChannelClosed extends Error {
@@ -91,6 +93,10 @@ export class ShimChannel {
 
   #onData(chunk: string): void {
     this.#buffer += chunk
+    if (this.#buffer.length > MAX_LINE_BYTES && !this.#buffer.includes('\n')) {
+      this.#fail(new OsirisError('PAYLOAD_TOO_LARGE', `the shim sent more than ${MAX_LINE_BYTES} bytes in one answer`))
+      return
+    }
     let newline = this.#buffer.indexOf('\n')
     while (newline >= 0) {
       const line = this.#buffer.slice(0, newline)

@@ -51,7 +51,7 @@ export class ContainerPool {
 
   /** Returns a container that is still generic (it only checked a module). */
   give(container: RuntimeContainer): void {
-    if (this.#closed || container.state !== 'generic') {
+    if (this.#closed || container.state !== 'generic' || this.#ready.length >= this.target) {
       void container.remove()
       return
     }

@@ -23,6 +23,8 @@ export function echo(x) { return x }
 export async function later(x) { await null; return x + '!' }
 export function fail() { throw new TypeError('nope') }
 export function spin() { for (;;) {} }
+export function hog() { const all = []; for (;;) all.push(new Array(1e6).fill(1)) }
+export function big(n) { return 'x'.repeat(n) }
 `,
     errorName: 'TypeError',
     broken: 'export function ok() { return 1 }\nexport function bad() { return 1 +* 2 }\n',
@@ -67,6 +69,14 @@ def fail():
 def spin():
     while True:
         pass
+
+def hog():
+    hoard = []
+    while True:
+        hoard.append(" " * 1_000_000)
+
+def big(n):
+    return "x" * n
 `,
     errorName: 'ValueError',
     broken: 'def ok():\n    return 1 +\n',

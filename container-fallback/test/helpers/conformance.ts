@@ -7,7 +7,10 @@ import type { Test } from 'tap'
 import { eventually } from './engine.ts'
 
 export interface Sources {
-  /** add(a, b), echo(x), later(x) (async: x + "!"), fail() (raises errorName "nope"), spin() (never returns). */
+  /**
+   * add(a, b), echo(x), later(x) (async: x + "!"), fail() (raises errorName "nope"),
+   * spin() (never returns), hog() (allocates without end), big(n) (a string of n bytes).
+   */
   module: string
   errorName: string
   /** Does not compile; the error is on `brokenLine`. */
@@ -124,6 +127,25 @@ export function conformance(t: Test, subject: Subject): void {
     const after = await call('add', ['2', '2'])
     t.equal(after.result, '4', 'the next call succeeds')
     t.equal(after.coldStart, true, 'on a new instance: the one that timed out was disposed')
+  })
+
+  t.test(`${subject.name}: a memory bomb is RESOURCE_EXHAUSTED; the next call gets a new instance`, async (t) => {
+    const { call } = await deployed(t, subject)
+    await rejectsWith(t, call('hog', []), 'RESOURCE_EXHAUSTED', /hog/)
+    const after = await call('add', ['1', '2'])
+    t.same([after.result, after.coldStart], ['3', true])
+  })
+
+  t.test(`${subject.name}: a result over the size limit is PAYLOAD_TOO_LARGE`, async (t) => {
+    const { call } = await deployed(t, subject)
+    const limits = { maxResultBytes: 1000 }
+    t.equal((await call('big', ['10'], { limits })).result, `"${'x'.repeat(10)}"`)
+    await rejectsWith(
+      t,
+      call('big', ['5000'], { limits }),
+      'PAYLOAD_TOO_LARGE',
+      /"big" returned more than its limit of 1000 bytes/,
+    )
   })
 
   t.test(`${subject.name}: idle instances are disposed after the TTL`, async (t) => {
