@@ -3,7 +3,7 @@
 // version's first call here, loads the code into it, keeps it warm for later
 // calls, and removes containers that break a limit, die, or idle out.
 import { randomUUID } from 'node:crypto'
-import { mkdir } from 'node:fs/promises'
+import { chmod, mkdir } from 'node:fs/promises'
 import type { Executor, ExecutorStatus, InvokeParams, InvokeResult } from '@osiris/isolate-host'
 import { OsirisError, type ValidateResponse } from '@osiris/proto'
 import { DeadlineHit, LABEL_EXECUTOR, RuntimeContainer } from './container.ts'
@@ -78,7 +78,9 @@ export class ContainerExecutor implements Executor {
     const docker = this.docker
     const pools = [...this.#pools.values()]
     this.#ready = (async () => {
-      await mkdir(runDir, { recursive: true, mode: 0o755 })
+      // Traversable, not listable: other local users cannot find the per-container sockets.
+      await mkdir(runDir, { recursive: true, mode: 0o711 })
+      await chmod(runDir, 0o711).catch(() => {})
       await removeLeftovers(docker, runDir)
       for (const pool of pools) pool.refill()
     })()

@@ -2,7 +2,7 @@
 // socket in its own directory, generic until it loads one function version's
 // code, and removed (SIGKILL + delete) when it breaks a limit, idles out, or
 // the executor closes. Labels let a later executor find and remove leftovers.
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { mkdir, rm } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { OsirisError } from '@osiris/proto'
@@ -51,7 +51,7 @@ export interface Ending {
   exitCode: number | undefined
 }
 
-export function containerSpec(setup: ContainerSetup, dir: string): object {
+export function containerSpec(setup: ContainerSetup, dir: string, token: string): object {
   const { runtime, limits } = setup
   const shimPath = `${SHIM_DIR}/${basename(runtime.shim)}`
   return {
@@ -59,7 +59,13 @@ export function containerSpec(setup: ContainerSetup, dir: string): object {
     Cmd: runtime.command.map((part) => part.replace('{shim}', shimPath)),
     User: setup.user,
     WorkingDir: '/tmp',
-    Env: [`OSIRIS_SOCKET=${RUN_DIR}/host.sock`, 'HOME=/tmp', 'PYTHONDONTWRITEBYTECODE=1', 'LANG=C.UTF-8'],
+    Env: [
+      `OSIRIS_SOCKET=${RUN_DIR}/host.sock`,
+      `OSIRIS_SHIM_TOKEN=${token}`,
+      'HOME=/tmp',
+      'PYTHONDONTWRITEBYTECODE=1',
+      'LANG=C.UTF-8',
+    ],
     Labels: {
       [LABEL_MANAGED]: 'true',
       [LABEL_OWNER_PID]: String(process.pid),
@@ -130,14 +136,19 @@ export class RuntimeContainer {
     let id: string | undefined
     try {
       channel = await ShimChannel.listen(dir)
-      id = await setup.docker.createContainer(name, containerSpec(setup, dir))
+      const token = randomBytes(24).toString('hex')
+      id = await setup.docker.createContainer(name, containerSpec(setup, dir, token))
       const container = new RuntimeContainer(id, name, setup, dir, channel)
       const hello = channel.hello(AbortSignal.timeout(setup.startTimeoutMs))
       await setup.docker.startContainer(id)
-      await hello.catch((error: unknown) => {
+      const said = await hello.catch((error: unknown) => {
         const why = error instanceof ChannelClosed ? 'its shim exited' : (error as Error).message
         throw new OsirisError('UNAVAILABLE', `${setup.runtime.name} container ${name} did not start: ${why}`)
       })
+      // Whoever connected first must be this container's shim, not another local process.
+      if (said.token !== token) {
+        throw new OsirisError('INTERNAL', `${name}: the process on its socket did not present the container's token`)
+      }
       return container
     } catch (caught) {
       let error = caught

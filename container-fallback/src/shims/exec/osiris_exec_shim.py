@@ -14,6 +14,8 @@ import subprocess
 import sys
 
 SOCKET = os.environ.get("OSIRIS_SOCKET", "/run/osiris/host.sock")
+# Proves to the host that this connection is its container's shim; useless once connected.
+TOKEN = os.environ.pop("OSIRIS_SHIM_TOKEN", "")
 PARAMS = re.compile(r"^#\s*osiris:\s*params\b(.*)$")
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_LOG_LINES = 1000
@@ -92,7 +94,7 @@ def main():
     conn.connect(SOCKET)
     reader = conn.makefile("r", encoding="utf-8", newline="\n")
     writer = conn.makefile("w", encoding="utf-8", newline="\n")
-    writer.write(json.dumps({"hello": "exec", "pid": os.getpid(), "version": sys.version.split()[0]}) + "\n")
+    writer.write(json.dumps({"hello": "exec", "token": TOKEN, "pid": os.getpid(), "version": sys.version.split()[0]}) + "\n")
     writer.flush()
     shim = Shim()
     for line in reader:

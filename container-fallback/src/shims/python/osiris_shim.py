@@ -21,6 +21,8 @@ import sys
 import traceback
 
 SOCKET = os.environ.get("OSIRIS_SOCKET", "/run/osiris/host.sock")
+# Proves to the host that this connection is its container's shim; useless once connected.
+TOKEN = os.environ.pop("OSIRIS_SHIM_TOKEN", "")
 MAX_LOG_BYTES = int(os.environ.get("OSIRIS_MAX_LOG_BYTES", "65536"))
 
 
@@ -167,7 +169,7 @@ def main():
     conn.connect(SOCKET)
     reader = conn.makefile("r", encoding="utf-8", newline="\n")
     writer = conn.makefile("w", encoding="utf-8", newline="\n")
-    writer.write(json.dumps({"hello": "python", "pid": os.getpid(), "version": sys.version.split()[0]}) + "\n")
+    writer.write(json.dumps({"hello": "python", "token": TOKEN, "pid": os.getpid(), "version": sys.version.split()[0]}) + "\n")
     writer.flush()
     shim = Shim()
     for line in reader:
