@@ -1,17 +1,30 @@
-// Watches one call's wall-clock and CPU time. The wall-clock timer covers
-// everything the call does (awaited promises, timers); CPU time is the
-// isolate's own (isolate.cpuTime), checked when it could first have run out:
-// CPU cannot pass faster than real time, so after `cpuMs` of real time, then
-// after whatever CPU budget was left, and so on. A breach calls `stop`, which
-// disposes the isolate: that, not a flag, is what ends the work. `stopped`
-// rejects at once, because a V8 builtin that cannot be interrupted (a fill of
-// a huge array) keeps the isolate's thread until it returns: the call is
-// answered now, the thread is freed later.
+// Watches one call's wall-clock and CPU time, and notices when isolated-vm
+// disposed the isolate for its memory limit. One shared watchdog tick (every
+// TICK_MS, running only while calls are in flight) checks every call in
+// flight: a timer per call costs more than the whole rest of a warm call.
+// isolated-vm's own `timeout` still stops synchronous code on time; the tick
+// covers awaited work, timers and fetches, within TICK_MS of the limit. A
+// breach calls `stop`, which disposes the isolate: that, not a flag, is what
+// ends the work. `stopped` rejects at once, because a V8 builtin that cannot
+// be interrupted (a fill of a huge array) keeps the isolate's thread until it
+// returns: the call is answered now, the thread is freed later.
 import type ivm from 'isolated-vm'
 
 export type Breach = 'timeout' | 'cpu' | 'memory'
 
-const DISPOSED_POLL_MS = 50
+const TICK_MS = 10
+const watched = new Set<CallGuard>()
+let ticker: NodeJS.Timeout | undefined
+
+function tick(): void {
+  if (watched.size === 0) {
+    clearInterval(ticker)
+    ticker = undefined
+    return
+  }
+  const now = performance.now()
+  for (const guard of watched) guard.check(now)
+}
 
 export class CallGuard {
   readonly #isolate: ivm.Isolate
@@ -20,9 +33,6 @@ export class CallGuard {
   readonly #deadline: number
   readonly #stop: () => void
   readonly #stoppedByHost: () => boolean
-  readonly #wall: NodeJS.Timeout
-  readonly #poll: NodeJS.Timeout
-  #cpuTimer: NodeJS.Timeout | undefined
   #breach: Breach | undefined
   #done = false
   #reject: (error: Error) => void = () => {}
@@ -39,9 +49,8 @@ export class CallGuard {
     stop: () => void,
     stoppedByHost: () => boolean,
   ) {
-    const { timeoutMs, cpuMs } = limits
     this.#isolate = isolate
-    this.#cpuMs = cpuMs
+    this.#cpuMs = limits.cpuMs
     this.#stop = stop
     this.#stoppedByHost = stoppedByHost
     this.stopped = new Promise<never>((_, reject) => {
@@ -49,14 +58,9 @@ export class CallGuard {
     })
     this.stopped.catch(() => {})
     this.#cpuStart = isolate.cpuTime
-    this.#deadline = performance.now() + timeoutMs
-    this.#wall = setTimeout(() => this.trip('timeout'), timeoutMs)
-    // isolated-vm disposes an isolate past its memory limit at once, but the
-    // call's promise only settles when the isolate's thread comes back.
-    this.#poll = setInterval(() => {
-      if (this.#outOfMemory()) this.trip('memory')
-    }, DISPOSED_POLL_MS)
-    if (cpuMs < timeoutMs) this.#watchCpu(cpuMs)
+    this.#deadline = performance.now() + limits.timeoutMs
+    watched.add(this)
+    ticker ??= setInterval(tick, TICK_MS)
   }
 
   get breach(): Breach | undefined {
@@ -76,12 +80,11 @@ export class CallGuard {
     }
   }
 
-  #watchCpu(afterMs: number): void {
-    this.#cpuTimer = setTimeout(() => {
-      const left = this.#cpuMs - this.cpuUsedMs()
-      if (left <= 0) this.trip('cpu')
-      else this.#watchCpu(Math.max(1, Math.ceil(left)))
-    }, afterMs)
+  /** One watchdog look at this call. */
+  check(now: number): void {
+    if (this.#outOfMemory()) this.trip('memory')
+    else if (now >= this.#deadline) this.trip('timeout')
+    else if (this.cpuUsedMs() > this.#cpuMs) this.trip('cpu')
   }
 
   #outOfMemory(): boolean {
@@ -105,8 +108,6 @@ export class CallGuard {
     if (this.#done) return
     if (this.#breach === undefined && this.cpuUsedMs() > this.#cpuMs) this.trip('cpu')
     this.#done = true
-    clearTimeout(this.#wall)
-    clearTimeout(this.#cpuTimer)
-    clearInterval(this.#poll)
+    watched.delete(this)
   }
 }

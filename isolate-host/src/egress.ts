@@ -63,7 +63,10 @@ export interface EgressPolicy {
   readonly allow: ReadonlySet<string>
 }
 
+const PUBLIC_ONLY: EgressPolicy = Object.freeze({ allow: new Set<string>() })
+
 export function egressPolicy(allow: readonly string[] = []): EgressPolicy {
+  if (allow.length === 0) return PUBLIC_ONLY
   return { allow: new Set(allow.map((h) => h.toLowerCase().replace(/^\[|\]$/g, ''))) }
 }
 

@@ -45,7 +45,9 @@ export class CallFetch implements FetchSink {
   readonly #seq: number
   readonly #policy: EgressPolicy
   readonly #deliver: (id: number, answer: unknown[]) => void
-  readonly #abort = new AbortController()
+  /** Made on the first fetch: most calls never fetch. */
+  #abort: AbortController | undefined
+  #closed = false
   #requests = 0
 
   constructor(seq: number, policy: EgressPolicy, deliver: (id: number, answer: unknown[]) => void) {
@@ -55,23 +57,26 @@ export class CallFetch implements FetchSink {
   }
 
   start(seq: number, id: number, url: unknown, method: unknown, headers: unknown, body: unknown): void {
-    if (seq !== this.#seq || this.#abort.signal.aborted) return
+    if (seq !== this.#seq || this.#closed) return
     this.fetch(url, method, headers, body).then(
       (answer) => {
-        if (!this.#abort.signal.aborted) this.#deliver(id, answer)
+        if (!this.#closed) this.#deliver(id, answer)
       },
       (error: unknown) => {
-        if (!this.#abort.signal.aborted) this.#deliver(id, ['error', fetchErrorMessage(error)])
+        if (!this.#closed) this.#deliver(id, ['error', fetchErrorMessage(error)])
       },
     )
   }
 
   /** The call ended: requests still in flight are aborted. */
   close(): void {
-    this.#abort.abort(new Error('the call ended'))
+    this.#closed = true
+    this.#abort?.abort(new Error('the call ended'))
   }
 
   async fetch(input: unknown, method: unknown, headerList: unknown, body: unknown): Promise<unknown[]> {
+    this.#abort ??= new AbortController()
+    const signal = this.#abort.signal
     if (++this.#requests > FETCH_LIMITS.maxRequests) {
       throw new Error(`a call may make at most ${FETCH_LIMITS.maxRequests} fetches`)
     }
@@ -93,7 +98,7 @@ export class CallFetch implements FetchSink {
         method: verb as 'GET',
         headers,
         body: sendBody,
-        signal: this.#abort.signal,
+        signal,
       })
       const location = response.headers.location
       if (response.statusCode >= 300 && response.statusCode < 400 && typeof location === 'string') {

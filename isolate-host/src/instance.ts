@@ -54,8 +54,6 @@ export class FunctionInstance {
         throw new Error(`cannot import "${specifier}": functions cannot import modules`)
       })
       generic.sink = (level, line) => this.#log(level, line)
-      // Sets the runtime's clock for top-level code (a fire outside any call runs nothing).
-      generic.fire.applySync(undefined, [0, Date.now()])
       module.evaluateSync({ timeout: timeoutMs })
       this.#invoke = generic.bind.applySync(undefined, [module.namespace.derefInto(), Date.now()], {
         result: { reference: true },

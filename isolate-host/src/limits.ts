@@ -50,6 +50,7 @@ export function resolveLimits(
   requested: Partial<FunctionLimits> | undefined,
   defaults: Readonly<FunctionLimits>,
 ): Readonly<FunctionLimits> {
+  if (requested === undefined) return defaults
   const resolved = { ...defaults }
   for (const name of NAMES) {
     const value: unknown = requested?.[name]

@@ -380,6 +380,15 @@ export async function clock(hostNow) {
   })
 })
 
+t.test('top-level code sees real time to the whole second, and its console output is kept', async (t) => {
+  const h = await harness(t)
+  const mod = await h.deploy(
+    'const loadedAt = Date.now()\nconsole.log("loading")\nexport function at() { return [loadedAt % 1000, Date.now() >= loadedAt] }',
+  )
+  t.same(await value(mod.call('at', { callId: 'first' })), [0, true])
+  t.match(h.logs, [{ line: 'loading' }])
+})
+
 t.test('no Node or isolated-vm objects are reachable', async (t) => {
   const h = await harness(t)
   const mod = await h.deploy(`
