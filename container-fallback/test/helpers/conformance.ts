@@ -148,6 +148,29 @@ export function conformance(t: Test, subject: Subject): void {
     )
   })
 
+  t.test(`${subject.name}: concurrent calls of one function run on separate instances`, async (t) => {
+    const { call, executor } = await deployed(t, subject)
+    const results = await Promise.all([call('later', ['"a"']), call('later', ['"b"'])])
+    t.same(
+      results.map((r) => r.result),
+      ['"a!"', '"b!"'],
+    )
+    const [instances] = executor.status().instances
+    t.equal((instances?.busy ?? 0) + (instances?.idle ?? 0), 2, 'two warm instances of the version')
+  })
+
+  t.test(`${subject.name}: evict drops the warm instances of older versions`, async (t) => {
+    const { call, executor } = await deployed(t, subject)
+    await call('add', ['1', '1'])
+    executor.evict('conf', 1)
+    t.equal(executor.status().instances.length, 1, 'version 1 is not below version 1')
+    executor.evict('conf', 2)
+    t.same(executor.status().instances, [], 'evicted below version 2')
+    t.equal((await call('add', ['1', '1'])).coldStart, true)
+    executor.evict('conf', 0)
+    t.same(executor.status().instances, [], 'version 0 means every version')
+  })
+
   t.test(`${subject.name}: idle instances are disposed after the TTL`, async (t) => {
     const { call, executor } = await deployed(t, subject, 300)
     await call('add', ['1', '1'])
