@@ -131,6 +131,29 @@ export function stillWorks() { return [typeof Function, (() => 1) instanceof Fun
   t.same(await value(mod.call('stillWorks')), ['function', true, true, 'Function'])
 })
 
+t.test('Array.prototype.fill (replaced by an interruptible one) keeps its semantics', async (t) => {
+  const h = await harness(t)
+  const mod = await h.deploy(`
+export function fills() {
+  const like = { length: 3 }
+  Array.prototype.fill.call(like, 'x', 1)
+  let threw = ''
+  try { Array.prototype.fill.call(null, 1) } catch (e) { threw = e.name }
+  return [[1, 2, 3, 4].fill(0), [1, 2, 3, 4].fill(9, 1, 3), [1, 2, 3, 4].fill(7, -2), [1, 2, 3].fill(5, -5, -1), Array(3).fill(), like, threw, Array.prototype.fill.length, [].fill.name]
+}`)
+  t.same(await value(mod.call('fills')), [
+    [0, 0, 0, 0],
+    [1, 9, 9, 4],
+    [1, 2, 7, 7],
+    [5, 5, 3],
+    [null, null, null],
+    { 1: 'x', 2: 'x', length: 3 },
+    'TypeError',
+    1,
+    'fill',
+  ])
+})
+
 t.test('TextEncoder and TextDecoder (UTF-8)', async (t) => {
   const h = await harness(t)
   const mod = await h.deploy(`

@@ -1,7 +1,6 @@
-// Child process for stuck-builtin.test.ts: an executor whose isolate thread
-// is stuck in a builtin that ignores termination. Prints one JSON line per
-// step, then lets the event loop drain (isolated-vm holds it open until the
-// stuck thread is back); process.exit here would die with SIGSEGV.
+// Child process for stuck-builtin.test.ts: a memory bomb inside
+// Array.prototype.fill, then another call. Prints one JSON line per step,
+// then lets the event loop drain.
 import { OsirisError } from '@osiris/proto'
 import { CodeCache, hashCode } from '../../src/code-cache.ts'
 import { IsolateExecutor } from '../../src/isolate-executor.ts'
