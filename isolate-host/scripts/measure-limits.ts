@@ -2,7 +2,8 @@
 // meanwhile: for each attack (a memory bomb, an infinite loop, a memory bomb
 // stuck in a non-interruptible builtin), the time from call to error, median
 // over N rounds, and the p50/p99 latency of a neighbour function called in a
-// loop during the attacks, against the same neighbour with no attack.
+// loop during the attacks, against the same neighbour with no attack, and
+// the host's peak RSS meanwhile.
 // Run from the repository root:
 //   node --no-node-snapshot --conditions=osiris-source isolate-host/scripts/measure-limits.ts [N]
 import { OsirisError } from '@osiris/proto'
@@ -99,6 +100,10 @@ for (const [label, [source, timeoutMs]] of Object.entries(ATTACKS)) {
   const codes = new Set<string>()
   const latencies: number[] = []
   let done = false
+  let maxRss = process.memoryUsage.rss()
+  const rss = setInterval(() => {
+    maxRss = Math.max(maxRss, process.memoryUsage.rss())
+  }, 20)
   const neighbour = neighbourLoop(latencies, () => done)
   for (let i = 0; i < rounds; i++) {
     await executor.pool.filled()
@@ -111,11 +116,12 @@ for (const [label, [source, timeoutMs]] of Object.entries(ATTACKS)) {
     codes.add(outcome)
   }
   done = true
+  clearInterval(rss)
   const failures = await neighbour
   console.log(
     `${label}: stopped in median ${ms(pct(stopped, 50))} (max ${ms(Math.max(...stopped))}, ${[...codes].join('/')}, ` +
       `timeout ${timeoutMs} ms); neighbour meanwhile ${latencies.length} calls, p50 ${ms(pct(latencies, 50))}, ` +
-      `p99 ${ms(pct(latencies, 99))}, ${failures} failed`,
+      `p99 ${ms(pct(latencies, 99))}, ${failures} failed; host RSS peak ${Math.round(maxRss / 2 ** 20)} MiB`,
   )
 }
 await executor.close(0)
