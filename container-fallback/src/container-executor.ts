@@ -8,6 +8,7 @@ import type { Executor, ExecutorStatus, InvokeParams, InvokeResult } from '@osir
 import { OsirisError, type ValidateResponse } from '@osiris/proto'
 import { DeadlineHit, LABEL_EXECUTOR, RuntimeContainer } from './container.ts'
 import { DockerClient } from './docker-client.ts'
+import { EngineEvents } from './engine-events.ts'
 import {
   type CallContext,
   compileError,
@@ -39,6 +40,7 @@ export class ContainerExecutor implements Executor {
   readonly #specs = new Map<string, RuntimeSpec>()
   readonly #pools = new Map<string, ContainerPool>()
   readonly #instances: FunctionContainers
+  readonly #events = new EngineEvents()
   /** Containers starting outside the pools (the pool was empty). */
   #startingOutside = 0
   readonly #ready: Promise<void>
@@ -77,11 +79,15 @@ export class ContainerExecutor implements Executor {
     const { runDir } = this.options
     const docker = this.docker
     const pools = [...this.#pools.values()]
+    const events = this.#events
+    const label = this.label
     this.#ready = (async () => {
       // Traversable, not listable: other local users cannot find the per-container sockets.
       await mkdir(runDir, { recursive: true, mode: 0o711 })
       await chmod(runDir, 0o711).catch(() => {})
       await removeLeftovers(docker, runDir)
+      // Listening first: containers are auto-removed, so how one ended is only ever told as it happens.
+      await events.listen(docker, label)
       for (const pool of pools) pool.refill()
     })()
     this.#ready.catch(() => {})
@@ -119,6 +125,7 @@ export class ContainerExecutor implements Executor {
   #startContainer(spec: RuntimeSpec, memoryMb = this.options.limits.memoryMb): Promise<RuntimeContainer> {
     return RuntimeContainer.start({
       docker: this.docker,
+      events: this.#events,
       runtime: spec,
       image: this.image(spec),
       limits: { ...this.options.limits, memoryMb },
@@ -342,6 +349,7 @@ export class ContainerExecutor implements Executor {
       // Anything still labelled ours (a start that raced the close) goes too.
       const left = await this.docker.listContainers([this.label]).catch(() => [])
       await Promise.all(left.map((c) => this.docker.removeContainer(c.Id).catch(() => {})))
+      this.#events.close()
       await this.docker.close()
     })()
     return this.#closing

@@ -7,6 +7,7 @@ import { mkdir, rm } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { OsirisError } from '@osiris/proto'
 import { type DockerClient, EngineError } from './docker-client.ts'
+import type { EngineEvents } from './engine-events.ts'
 import type { ContainerLimits } from './options.ts'
 import type { RuntimeSpec } from './runtimes.ts'
 import { ChannelClosed, type ShimAnswer, ShimChannel } from './shim-channel.ts'
@@ -36,6 +37,7 @@ export interface Deployment {
 
 export interface ContainerSetup {
   docker: DockerClient
+  events: EngineEvents
   runtime: RuntimeSpec
   image: string
   limits: Readonly<ContainerLimits>
@@ -84,6 +86,8 @@ export function containerSpec(setup: ContainerSetup, dir: string, token: string)
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
       Init: true,
+      // A container whose shim exits (its host died: the socket closed) goes away by itself.
+      AutoRemove: true,
       Tmpfs: { '/tmp': `rw,nosuid,nodev,${runtime.execTmp ? 'exec' : 'noexec'},size=${limits.tmpMb}m` },
       // Mounts, not Binds: a missing source is an error, never an empty directory made on the spot.
       Mounts: [
@@ -101,6 +105,7 @@ export class RuntimeContainer {
   readonly runtime: string
   readonly memoryMb: number
   readonly #docker: DockerClient
+  readonly #events: EngineEvents
   readonly #dir: string
   readonly #channel: ShimChannel
   state: ContainerState = 'generic'
@@ -119,6 +124,7 @@ export class RuntimeContainer {
     this.runtime = setup.runtime.name
     this.memoryMb = setup.limits.memoryMb
     this.#docker = setup.docker
+    this.#events = setup.events
     this.#dir = dir
     this.#channel = channel
     channel.onClose = () => {
@@ -197,12 +203,9 @@ export class RuntimeContainer {
     })
   }
 
-  /** What the engine says about how this container ended. */
-  async ending(): Promise<Ending> {
-    // The socket closes as the shim dies, a moment before the engine records why.
-    await this.#docker.waitContainer(this.id, AbortSignal.timeout(2000)).catch(() => undefined)
-    const inspected = await this.#docker.inspectContainer(this.id).catch(() => undefined)
-    return { oomKilled: inspected?.State.OOMKilled ?? false, exitCode: inspected?.State.ExitCode }
+  /** What the engine says about how this container ended (its event stream). */
+  ending(): Promise<Ending> {
+    return this.#events.ending(this.id)
   }
 
   /** Kills and deletes the container and its socket directory. Idempotent. */

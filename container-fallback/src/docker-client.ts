@@ -3,7 +3,7 @@
 // OsirisError naming the call and what the engine said.
 import type { Readable } from 'node:stream'
 import { OsirisError } from '@osiris/proto'
-import { Client } from 'undici'
+import { Client, Pool } from 'undici'
 
 /** The API version asked for: Docker 20.10 serves 1.41, and newer engines and Podman still accept it. */
 const API = '/v1.41'
@@ -41,6 +41,14 @@ export interface ContainerInspect {
   State: ContainerState
 }
 
+/** One engine event (GET /events), as much of it as Osiris reads. */
+export interface EngineEvent {
+  Type?: string
+  Action?: string
+  id?: string
+  Actor?: { ID?: string; Attributes?: Record<string, string> }
+}
+
 /** The engine answered with a non-2xx status. */
 export class EngineError extends OsirisError {
   readonly status: number
@@ -63,12 +71,15 @@ interface RequestOptions {
 
 export class DockerClient {
   readonly socketPath: string
-  readonly #client: Client
+  readonly #client: Pool
+  /** Long-lived event streams, each on a connection of its own. */
+  readonly #streams = new Set<Client>()
   #closed = false
 
   constructor(socketPath?: string) {
     this.socketPath = resolveSocketPath(socketPath)
-    this.#client = new Client('http://docker', { socketPath: this.socketPath, pipelining: 0 })
+    // A few connections, so removing a container never waits behind creating another.
+    this.#client = new Pool('http://docker', { socketPath: this.socketPath, connections: 4 })
   }
 
   async #request(
@@ -79,7 +90,7 @@ export class DockerClient {
   ): Promise<{ status: number; body: string }> {
     if (this.#closed) throw new OsirisError('CLOSED', 'container engine client is closed')
     const query = options.query ? `?${new URLSearchParams(options.query)}` : ''
-    let response: Awaited<ReturnType<Client['request']>>
+    let response: Awaited<ReturnType<Pool['request']>>
     try {
       response = await this.#client.request({
         method,
@@ -156,16 +167,6 @@ export class DockerClient {
     })
   }
 
-  /** Resolves the exit code once the container is not running; rejects when `signal` aborts. */
-  async waitContainer(id: string, signal: AbortSignal): Promise<number | undefined> {
-    const { status, body } = await this.#request('wait for container', 'POST', `/containers/${id}/wait`, {
-      query: { condition: 'not-running' },
-      okStatus: [404],
-      signal,
-    })
-    return status === 404 ? undefined : (JSON.parse(body) as { StatusCode: number }).StatusCode
-  }
-
   async killContainer(id: string): Promise<void> {
     await this.#request('kill container', 'POST', `/containers/${id}/kill`, { okStatus: [404, 409] })
   }
@@ -213,9 +214,56 @@ export class DockerClient {
     return `${repo}:${tag}`
   }
 
+  /**
+   * Streams engine events matching `filters` (GET /events) to `onEvent` until
+   * `signal` aborts. Resolves once the engine has answered, so no event after
+   * that moment is missed.
+   */
+  async events(
+    filters: Record<string, string[]>,
+    onEvent: (event: EngineEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    if (this.#closed) throw new OsirisError('CLOSED', 'container engine client is closed')
+    const stream = new Client('http://docker', { socketPath: this.socketPath, bodyTimeout: 0 })
+    this.#streams.add(stream)
+    const response = await stream
+      .request({
+        method: 'GET',
+        path: `${API}/events?${new URLSearchParams({ filters: JSON.stringify(filters) })}`,
+        signal,
+      })
+      .catch((error: unknown) => {
+        this.#streams.delete(stream)
+        void stream.destroy()
+        throw new OsirisError(
+          'UNAVAILABLE',
+          `container engine at ${this.socketPath} does not stream events: ${(error as Error).message}`,
+        )
+      })
+    let buffer = ''
+    response.body.setEncoding('utf8')
+    response.body.on('data', (chunk: string) => {
+      buffer += chunk
+      let newline = buffer.indexOf('\n')
+      while (newline >= 0) {
+        const line = buffer.slice(0, newline).trim()
+        buffer = buffer.slice(newline + 1)
+        if (line) onEvent(JSON.parse(line) as EngineEvent)
+        newline = buffer.indexOf('\n')
+      }
+    })
+    response.body.on('error', () => {})
+    response.body.on('close', () => {
+      this.#streams.delete(stream)
+      void stream.destroy()
+    })
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    await Promise.all([...this.#streams].map((s) => s.destroy()))
     await this.#client.close()
   }
 }
