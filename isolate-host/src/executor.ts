@@ -15,8 +15,8 @@ export interface InvokeParams {
   args: string[]
   /** The caller's deadline for this call, ms; the function's own timeoutMs applies when shorter. */
   timeoutMs: number
-  /** The function's limits as deployed; unset ones take the host's defaults (limits.ts). */
-  limits?: Partial<FunctionLimits>
+  /** The function's limits as deployed; unset ones (or 0 where 0 is not allowed) take the host's defaults (limits.ts). */
+  limits?: Partial<FunctionLimits> | null
   /** Hosts the function may fetch from even when they resolve to loopback or private addresses (egress.ts). */
   egressAllow?: string[]
 }

@@ -44,18 +44,20 @@ export function defaultLimits(overrides: Partial<FunctionLimits> = {}): Readonly
 
 /**
  * `requested` over `defaults`: every value an integer within its bounds,
- * else INVALID_ARGUMENT naming the limit, the value and the range.
+ * else INVALID_ARGUMENT naming the limit, the value and the range. A 0 for a
+ * limit whose minimum is above 0 means "the default" (proto3 has no unset
+ * numbers); where 0 is allowed (maxLogBytes, maxTimers) it means 0.
  */
 export function resolveLimits(
-  requested: Partial<FunctionLimits> | undefined,
+  requested: Partial<FunctionLimits> | null | undefined,
   defaults: Readonly<FunctionLimits>,
 ): Readonly<FunctionLimits> {
-  if (requested === undefined) return defaults
+  if (requested === undefined || requested === null) return defaults
   const resolved = { ...defaults }
   for (const name of NAMES) {
-    const value: unknown = requested?.[name]
-    if (value === undefined) continue
+    const value: unknown = requested[name]
     const { min, max } = LIMIT_BOUNDS[name]
+    if (value === undefined || (value === 0 && min > 0)) continue
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
       throw new OsirisError(
         'INVALID_ARGUMENT',

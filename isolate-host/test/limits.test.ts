@@ -19,6 +19,12 @@ t.test('resolveLimits: defaults, overrides, and refusals naming the limit', asyn
   t.ok(Object.isFrozen(defaults))
   t.same(resolveLimits({ cpuMs: 50, memoryMb: 16 }, defaults), { ...defaults, cpuMs: 50, memoryMb: 16 })
   t.same(resolveLimits(undefined, defaults), defaults)
+  t.same(resolveLimits(null, defaults), defaults)
+  t.same(
+    resolveLimits({ timeoutMs: 0, cpuMs: 0, memoryMb: 0, maxLogBytes: 0 }, defaults),
+    { ...defaults, maxLogBytes: 0 },
+    '0 is "the default" where 0 is not allowed (proto3), and 0 where it is',
+  )
   t.throws(() => resolveLimits({ memoryMb: 4096 }, defaults), {
     code: 'INVALID_ARGUMENT',
     message: 'limit memoryMb must be an integer from 8 to 1024, got 4096',
