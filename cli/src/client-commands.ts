@@ -14,6 +14,10 @@ top-level function declaration) is registered under its own name.
 
 Options:
   --name NAME        module name (default: the file name without extension)
+  --timeout T        wall-clock limit of each call, e.g. 2s or 500ms (default 30s)
+  --cpu T            CPU time of each call (default 10s)
+  --memory MB        heap limit of the function's isolate (default 128)
+  --allow-host HOST  a host fetch may reach besides public addresses (repeatable)
   --runtime RT       js or ts (default: from the extension)
 ${ADDR_HELP}`
 
@@ -72,7 +76,15 @@ const RUNTIMES: Record<string, string> = { '.ts': 'ts', '.mts': 'ts', '.js': 'js
 export async function deploy(argv: string[]): Promise<void> {
   const { values, positionals } = parse(
     argv,
-    { name: { type: 'string' }, runtime: { type: 'string' }, addr: { type: 'string' } },
+    {
+      name: { type: 'string' },
+      runtime: { type: 'string' },
+      addr: { type: 'string' },
+      memory: { type: 'string' },
+      timeout: { type: 'string' },
+      cpu: { type: 'string' },
+      'allow-host': { type: 'string', multiple: true },
+    },
     DEPLOY_USAGE,
   )
   if (values.help) return say(DEPLOY_USAGE)
@@ -85,10 +97,33 @@ export async function deploy(argv: string[]): Promise<void> {
     throw new UsageError(`cannot read ${file}: ${error.code ?? error.message}`)
   })
   const module = values.name ?? basename(file, ext)
-  const response = await withClient(values.addr, (client) => client.deploy(source, { module, runtime }))
+  const limits = {
+    ...given('timeoutMs', duration('--timeout', values.timeout)),
+    ...given('cpuMs', duration('--cpu', values.cpu)),
+    ...given('memoryMb', positiveInt('--memory', values.memory)),
+  }
+  const egressAllow = values['allow-host'] ?? []
+  const response = await withClient(values.addr, (client) =>
+    client.deploy(source, { module, runtime, limits, egressAllow }),
+  )
   say(`deployed ${response.module} v${response.version} (${response.runtime})`)
   for (const fn of response.functions) say(`  ${signature(fn.name, fn.params)}`)
   if (response.removed.length > 0) say(`removed: ${response.removed.join(', ')}`)
+}
+
+function given<K extends string>(key: K, value: number | undefined): Partial<Record<K, number>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, number>)
+}
+
+/** "2s", "500ms", "1.5s" or plain milliseconds → ms. */
+export function duration(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text.trim())
+  const ms = m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : Number.NaN
+  if (!Number.isInteger(ms) || ms <= 0) {
+    throw new UsageError(`${name} must be a duration like 2s or 500ms, got "${text}"`)
+  }
+  return ms
 }
 
 function parseArg(text: string): unknown {

@@ -62,7 +62,7 @@ export class Deployer {
       validated = await unary(
         host.client,
         host.client.Validate,
-        { runtime: request.runtime, source: request.source, filename },
+        { runtime: request.runtime, source: request.source, filename, limits: request.limits },
         { timeoutMs: this.#options.validateTimeoutMs },
       )
     } catch (error) {
@@ -74,6 +74,8 @@ export class Deployer {
       runtime: request.runtime,
       codeHash,
       functions: validated.functions,
+      ...(request.limits ? { limits: request.limits } : {}),
+      egressAllow: request.egressAllow,
     })
     this.#hosts.broadcast({ evict: { module: request.module, beforeVersion: outcome.version } })
     return {

@@ -85,7 +85,8 @@ export class Dispatcher {
       const callId = options.callId || randomUUID()
       const deadlineMs = Math.min(
         options.deadlineMs ?? Number.POSITIVE_INFINITY,
-        Date.now() + this.#options.callTimeoutMs,
+        // The function's own wall-clock limit when it was deployed with one, else the platform's.
+        Date.now() + (fn.limits.timeoutMs || this.#options.callTimeoutMs),
       )
       const tried = new Set<string>()
       for (;;) {
@@ -134,6 +135,8 @@ export class Dispatcher {
       codeHash: fn.codeHash,
       args,
       timeoutMs: Math.min(timeoutMs, 2 ** 31 - 1),
+      limits: fn.limits,
+      egressAllow: fn.egressAllow,
     }
     // Two listeners, not AbortSignal.any: a composite of the long-lived host
     // signal per call costs a WeakRef and a finalizer, and every caller abort

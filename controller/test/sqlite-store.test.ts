@@ -2,6 +2,7 @@
 // this backend has: the blob directory on disk.
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import t from 'tap'
 import { SqliteStore } from '../src/store/sqlite-store.ts'
 import { storeSuite } from './store.case.ts'
@@ -38,4 +39,22 @@ t.test('a closed store rejects every operation with CLOSED', async (t) => {
   await t.rejects(store.listFunctions(), closed)
   await t.rejects(store.deleteFunction('f'), closed)
   await t.rejects(store.deploy({ module: 'm', runtime: 'js', codeHash: hash, functions: [] }), closed)
+})
+
+t.test('a data directory from before per-function limits opens, its functions on platform defaults', async (t) => {
+  const dir = t.testdir()
+  const old = new DatabaseSync(join(dir, 'registry.db'))
+  old.exec(`
+    CREATE TABLE deployments (version INTEGER PRIMARY KEY AUTOINCREMENT, module TEXT NOT NULL,
+      runtime TEXT NOT NULL, code_hash TEXT NOT NULL, deployed_at_ms INTEGER NOT NULL);
+    CREATE TABLE functions (name TEXT PRIMARY KEY, module TEXT NOT NULL, version INTEGER NOT NULL, params TEXT NOT NULL);
+    INSERT INTO deployments (module, runtime, code_hash, deployed_at_ms) VALUES ('m', 'js', 'abc', 1);
+    INSERT INTO functions VALUES ('f', 'm', 1, '[]');
+  `)
+  old.close()
+  const store = await SqliteStore.open(dir)
+  t.teardown(() => store.close())
+  const [record] = await store.listFunctions()
+  t.same(record?.limits, { timeoutMs: 0, cpuMs: 0, memoryMb: 0 })
+  t.same(record?.egressAllow, [])
 })

@@ -96,6 +96,8 @@ export function storeSuite(t: Test, name: string, open: OpenStore): void {
             ],
             deployedAtMs: 'number',
             codeHash: a.request.codeHash,
+            limits: { timeoutMs: 0, cpuMs: 0, memoryMb: 0 },
+            egressAllow: [],
           },
           {
             name: 'sub',
@@ -108,6 +110,8 @@ export function storeSuite(t: Test, name: string, open: OpenStore): void {
             ],
             deployedAtMs: 'number',
             codeHash: a.request.codeHash,
+            limits: { timeoutMs: 0, cpuMs: 0, memoryMb: 0 },
+            egressAllow: [],
           },
         ],
         'records sorted by name, with the new version and the code hash',
@@ -117,6 +121,24 @@ export function storeSuite(t: Test, name: string, open: OpenStore): void {
       const c = await deployment(store, 'math', sig('add', 'a', 'b'), sig('sub', 'a', 'b'))
       t.ok(c.outcome.version > b.outcome.version, 'a redeploy gets a later version')
       t.same(c.outcome.removed, [])
+    })
+
+    t.test('limits and egress allowances are stored with the version', async (t) => {
+      const { store } = await fresh(t)
+      const codeHash = await store.putCode('export function f() {}')
+      const outcome = await store.deploy({
+        module: 'limited',
+        runtime: 'js',
+        codeHash,
+        functions: [sig('f')],
+        limits: { timeoutMs: 250, cpuMs: 100, memoryMb: 32 },
+        egressAllow: ['api.example.com'],
+      })
+      const [record] = outcome.functions
+      t.same(record?.limits, { timeoutMs: 250, cpuMs: 100, memoryMb: 32 })
+      t.same(record?.egressAllow, ['api.example.com'])
+      const listed = (await store.listFunctions()).find((f) => f.name === 'f')
+      t.same(listed?.limits, { timeoutMs: 250, cpuMs: 100, memoryMb: 32 })
     })
 
     t.test('concurrent deploys each get their own version', async (t) => {

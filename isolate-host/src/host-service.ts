@@ -1,8 +1,18 @@
 // HostService handlers: the controller's calls into this host. Domain errors
 // become gRPC statuses (in handleUnary) and nowhere else on the host side.
-import { type HostServiceHandlers, handleUnary, OsirisError } from '@osiris/proto'
+import { type HostServiceHandlers, handleUnary, OsirisError, type FunctionLimits as WireLimits } from '@osiris/proto'
 import type { Executor, InvokeResult } from './executor.ts'
+import { defaultLimits, type FunctionLimits, resolveLimits } from './limits.ts'
 import type { InvokeRecord } from './metrics.ts'
+
+/** Limits from the wire (0 = not asked for) → only the ones the function asked for. */
+function askedLimits(limits: WireLimits | null): Partial<FunctionLimits> {
+  const asked: Partial<FunctionLimits> = {}
+  if (limits?.timeoutMs) asked.timeoutMs = limits.timeoutMs
+  if (limits?.cpuMs) asked.cpuMs = limits.cpuMs
+  if (limits?.memoryMb) asked.memoryMb = limits.memoryMb
+  return asked
+}
 
 export function hostServiceHandlers(
   executors: readonly Executor[],
@@ -14,13 +24,20 @@ export function hostServiceHandlers(
     return executor
   }
   return {
-    Validate: handleUnary(({ request }) =>
-      forRuntime(request.runtime).validate(request.runtime, request.source, request.filename),
-    ),
+    Validate: handleUnary(({ request }) => {
+      // Limits out of bounds fail the deploy here, where the bounds live.
+      resolveLimits(askedLimits(request.limits), defaultLimits())
+      return forRuntime(request.runtime).validate(request.runtime, request.source, request.filename)
+    }),
     Invoke: handleUnary(async ({ request }): Promise<InvokeResult> => {
       const started = performance.now()
       try {
-        const result = await forRuntime(request.runtime).invoke(request)
+        const { limits, egressAllow, ...params } = request
+        const result = await forRuntime(request.runtime).invoke({
+          ...params,
+          limits: askedLimits(limits),
+          ...(egressAllow.length > 0 ? { egressAllow } : {}),
+        })
         const durationMs = performance.now() - started
         record({
           functionName: request.functionName,

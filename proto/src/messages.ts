@@ -25,6 +25,13 @@ export interface Parameter {
   rest: boolean
 }
 
+/** Per-function limits; 0 means the platform default. */
+export interface FunctionLimits {
+  timeoutMs: number
+  cpuMs: number
+  memoryMb: number
+}
+
 export interface FunctionInfo {
   name: string
   module: string
@@ -33,12 +40,16 @@ export interface FunctionInfo {
   params: Parameter[]
   deployedAtMs: number
   codeHash: string
+  limits: FunctionLimits | null
+  egressAllow: string[]
 }
 
 export interface DeployRequest {
   module: string
   runtime: string
   source: string
+  limits: FunctionLimits | null
+  egressAllow: string[]
 }
 
 export interface DeployResponse {
@@ -71,6 +82,7 @@ export interface ValidateRequest {
   runtime: string
   source: string
   filename: string
+  limits: FunctionLimits | null
 }
 
 export interface FunctionSignature {
@@ -92,6 +104,8 @@ export interface InvokeRequest {
   args: string[]
   module: string
   timeoutMs: number
+  limits: FunctionLimits | null
+  egressAllow: string[]
 }
 
 export interface InvokeResponse {

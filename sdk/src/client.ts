@@ -59,8 +59,12 @@ export interface CallResult<T> {
 export interface DeployOptions {
   /** Module name; redeploying the same module replaces its functions. */
   module: string
-  /** 'js' or 'ts'. */
+  /** 'js', 'ts', or a container runtime such as 'python'. */
   runtime: string
+  /** Per-function limits (omitted: the platform defaults): wall clock and CPU in ms, heap in MiB. */
+  limits?: { timeoutMs?: number; cpuMs?: number; memoryMb?: number }
+  /** Hosts the module's fetch may reach besides public addresses. */
+  egressAllow?: string[]
 }
 
 function encodeArguments(name: string, args: readonly unknown[]): string[] {
@@ -160,7 +164,14 @@ export class OsirisClient {
 
   /** Deploys one module's source; every function it exports is registered under a new version. */
   deploy(source: string, options: DeployOptions, request: RequestOptions = {}): Promise<DeployResponse> {
-    const body = { source, module: options.module, runtime: options.runtime }
+    const { timeoutMs = 0, cpuMs = 0, memoryMb = 0 } = options.limits ?? {}
+    const body = {
+      source,
+      module: options.module,
+      runtime: options.runtime,
+      limits: { timeoutMs, cpuMs, memoryMb },
+      egressAllow: options.egressAllow ?? [],
+    }
     return this.#request(this.#functions, this.#functions.Deploy, body, request)
   }
 

@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import { OsirisError, type Parameter } from '@osiris/proto'
+import { type FunctionLimits, OsirisError, type Parameter } from '@osiris/proto'
 import type { DeployOutcome, FunctionRecord, NewDeployment, RegistryStore } from './store.ts'
 
 const SCHEMA = `
@@ -15,7 +15,9 @@ CREATE TABLE IF NOT EXISTS deployments (
   module TEXT NOT NULL,
   runtime TEXT NOT NULL,
   code_hash TEXT NOT NULL,
-  deployed_at_ms INTEGER NOT NULL
+  deployed_at_ms INTEGER NOT NULL,
+  limits TEXT NOT NULL DEFAULT '{}',
+  egress_allow TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS functions (
   name TEXT PRIMARY KEY,
@@ -34,11 +36,28 @@ interface FunctionRow {
   params: string
   deployed_at_ms: number
   code_hash: string
+  limits: string
+  egress_allow: string
 }
 
 const SELECT_FUNCTIONS = `
-SELECT f.name, f.module, d.runtime, f.version, f.params, d.deployed_at_ms, d.code_hash
+SELECT f.name, f.module, d.runtime, f.version, f.params, d.deployed_at_ms, d.code_hash, d.limits, d.egress_allow
 FROM functions f JOIN deployments d ON d.version = f.version`
+
+const NO_LIMITS: FunctionLimits = { timeoutMs: 0, cpuMs: 0, memoryMb: 0 }
+
+/** Columns added after the first schema, for data directories made before them. */
+const MIGRATIONS: ReadonlyArray<[column: string, ddl: string]> = [
+  ['limits', "ALTER TABLE deployments ADD COLUMN limits TEXT NOT NULL DEFAULT '{}'"],
+  ['egress_allow', "ALTER TABLE deployments ADD COLUMN egress_allow TEXT NOT NULL DEFAULT '[]'"],
+]
+
+function migrate(db: DatabaseSync): void {
+  const columns = new Set(
+    (db.prepare('PRAGMA table_info(deployments)').all() as Array<{ name: string }>).map((c) => c.name),
+  )
+  for (const [column, ddl] of MIGRATIONS) if (!columns.has(column)) db.exec(ddl)
+}
 
 function toRecord(row: FunctionRow): FunctionRecord {
   return {
@@ -49,6 +68,8 @@ function toRecord(row: FunctionRow): FunctionRecord {
     params: JSON.parse(row.params) as Parameter[],
     deployedAtMs: row.deployed_at_ms,
     codeHash: row.code_hash,
+    limits: { ...NO_LIMITS, ...(JSON.parse(row.limits) as Partial<FunctionLimits>) },
+    egressAllow: JSON.parse(row.egress_allow) as string[],
   }
 }
 
@@ -70,6 +91,7 @@ export class SqliteStore implements RegistryStore {
     const db = new DatabaseSync(join(dataDir, 'registry.db'))
     db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;')
     db.exec(SCHEMA)
+    migrate(db)
     return new SqliteStore(db, blobDir)
   }
 
@@ -131,8 +153,17 @@ export class SqliteStore implements RegistryStore {
         }
       }
       const inserted = db
-        .prepare('INSERT INTO deployments (module, runtime, code_hash, deployed_at_ms) VALUES (?, ?, ?, ?)')
-        .run(deployment.module, deployment.runtime, deployment.codeHash, Date.now())
+        .prepare(
+          'INSERT INTO deployments (module, runtime, code_hash, deployed_at_ms, limits, egress_allow) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          deployment.module,
+          deployment.runtime,
+          deployment.codeHash,
+          Date.now(),
+          JSON.stringify(deployment.limits ?? NO_LIMITS),
+          JSON.stringify(deployment.egressAllow ?? []),
+        )
       const version = Number(inserted.lastInsertRowid)
       const before = db.prepare('SELECT name FROM functions WHERE module = ?').all(deployment.module) as Array<{
         name: string

@@ -1,7 +1,7 @@
 // The registry store: where deployed functions and their code live. The
 // embedded backend is sqlite + a blob directory; a distributed backend (etcd)
 // implements the same interface and passes the same suite (store.case.ts).
-import type { FunctionSignature, Parameter } from '@osiris/proto'
+import type { FunctionLimits, FunctionSignature, Parameter } from '@osiris/proto'
 
 export interface FunctionRecord {
   name: string
@@ -11,6 +11,9 @@ export interface FunctionRecord {
   params: Parameter[]
   deployedAtMs: number
   codeHash: string
+  /** As deployed; 0 means the platform default. */
+  limits: FunctionLimits
+  egressAllow: string[]
 }
 
 export interface NewDeployment {
@@ -18,6 +21,9 @@ export interface NewDeployment {
   runtime: string
   codeHash: string
   functions: FunctionSignature[]
+  /** Omitted: platform defaults, no extra egress. */
+  limits?: FunctionLimits
+  egressAllow?: string[]
 }
 
 export interface DeployOutcome {
