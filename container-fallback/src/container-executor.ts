@@ -196,8 +196,11 @@ export class ContainerExecutor implements Executor {
     this.#open()
     const started = performance.now()
     const spec = this.#spec(runtimeOf(params, this.runtimes))
-    const memoryMb = params.limits?.memoryMb ?? this.options.limits.memoryMb
-    const timeoutMs = Math.min(params.timeoutMs || DEFAULT_TIMEOUT_MS, params.limits?.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+    const memoryMb = limit(params.limits?.memoryMb, this.options.limits.memoryMb)
+    const timeoutMs = Math.min(
+      limit(params.timeoutMs, DEFAULT_TIMEOUT_MS),
+      limit(params.limits?.timeoutMs, DEFAULT_TIMEOUT_MS),
+    )
     const ctx: CallContext = {
       module: params.module,
       version: params.version,
@@ -222,7 +225,7 @@ export class ContainerExecutor implements Executor {
       this.#forwardLogs(answer, params)
       if (poisons(answer)) void container.remove()
       const result = readCallAnswer(ctx, answer)
-      const maxBytes = params.limits?.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES
+      const maxBytes = limit(params.limits?.maxResultBytes, DEFAULT_MAX_RESULT_BYTES)
       if (Buffer.byteLength(result) > maxBytes) {
         throw new OsirisError(
           'PAYLOAD_TOO_LARGE',
@@ -354,6 +357,11 @@ export class ContainerExecutor implements Executor {
     })()
     return this.#closing
   }
+}
+
+/** A function's own limit when it set one (a positive integer; 0 and null mean unset), else `fallback`. */
+function limit(value: number | null | undefined, fallback: number): number {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : fallback
 }
 
 function runtimeOf(params: InvokeParams, runtimes: readonly string[]): string {

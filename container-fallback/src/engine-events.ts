@@ -7,7 +7,7 @@ import type { Ending } from './container.ts'
 import type { DockerClient, EngineEvent } from './docker-client.ts'
 
 /** How long to wait for the engine's "die" after the shim's socket closed. */
-const DIE_WAIT_MS = 2000
+const DIE_WAIT_MS = 10_000
 /** Deaths remembered for a later ending() call; the oldest are forgotten first. */
 const REMEMBERED = 1000
 

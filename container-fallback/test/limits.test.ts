@@ -2,6 +2,8 @@
 // exhaust memory, fork without bound, write outside /tmp, reach the network,
 // escape its deadline (the container is killed), or survive a kill between
 // calls unnoticed (the next call gets a new container).
+
+import { createHash } from 'node:crypto'
 import { ContainerExecutor, type DockerClient } from '@osiris/container-fallback'
 import { OsirisError } from '@osiris/proto'
 import t, { type Test } from 'tap'
@@ -52,6 +54,7 @@ def spin():
 `
 
 const PIDS = 32
+const hashOf = (code: string): string => createHash('sha256').update(code).digest('hex')
 
 interface Harness {
   docker: DockerClient
@@ -187,6 +190,26 @@ t.test('a container killed during a call ends it with UNAVAILABLE; the next call
   )
   const next = await h.call('add', ['2', '2'])
   t.same([next.result, next.coldStart], ['4', true])
+})
+
+t.test('limits a call leaves at 0 (unset in the wire message) take the defaults, never "unlimited"', async (t) => {
+  const h = await harness(t)
+  const zero = (functionName: string) =>
+    h.executor.invoke({
+      callId: `zero-${functionName}`,
+      functionName,
+      module: 'limits',
+      version: 1,
+      codeHash: hashOf(SOURCE),
+      args: functionName === 'add' ? ['2', '3'] : [],
+      timeoutMs: 0,
+      limits: { memoryMb: 0, timeoutMs: 0, maxResultBytes: 0 },
+      ...{ runtime: 'python' },
+    })
+  t.equal((await zero('add')).result, '5', 'a timeout of 0 is not an immediate deadline')
+  const memory = await failure(zero('memory_bomb'))
+  t.equal(memory.code, 'RESOURCE_EXHAUSTED')
+  t.match(memory.message, /memory limit of 64 MiB/, 'the executor default still holds')
 })
 
 t.test('no container is left once every executor has closed', async (t) => {
