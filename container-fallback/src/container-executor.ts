@@ -43,7 +43,8 @@ export class ContainerExecutor implements Executor {
   readonly #events = new EngineEvents()
   /** Containers starting outside the pools (the pool was empty). */
   #startingOutside = 0
-  readonly #ready: Promise<void>
+  #ready: Promise<void>
+  readonly #prepare: () => Promise<void>
   readonly #sweeper: NodeJS.Timeout
   #inFlight = 0
   #closing: Promise<void> | undefined
@@ -81,7 +82,7 @@ export class ContainerExecutor implements Executor {
     const pools = [...this.#pools.values()]
     const events = this.#events
     const label = this.label
-    this.#ready = (async () => {
+    this.#prepare = async () => {
       // Traversable, not listable: other local users cannot find the per-container sockets.
       await mkdir(runDir, { recursive: true, mode: 0o711 })
       await chmod(runDir, 0o711).catch(() => {})
@@ -89,15 +90,21 @@ export class ContainerExecutor implements Executor {
       // Listening first: containers are auto-removed, so how one ended is only ever told as it happens.
       await events.listen(docker, label)
       for (const pool of pools) pool.refill()
-    })()
+    }
+    this.#ready = this.#prepare()
     this.#ready.catch(() => {})
     const ttl = this.options.idleTtlMs
     this.#sweeper = setInterval(() => this.#sweepIdle(), Math.min(1000, Math.max(10, ttl / 4)))
     this.#sweeper.unref()
   }
 
-  /** Resolves once leftovers are removed and the pools have started filling. */
+  /**
+   * Resolves once leftovers are removed, the engine's events are followed and
+   * the pools have started filling. After a failure (the engine was down) the
+   * next call tries again.
+   */
   ready(): Promise<void> {
+    this.#ready = this.#ready.catch(() => this.#prepare())
     return this.#ready
   }
 
@@ -138,7 +145,7 @@ export class ContainerExecutor implements Executor {
 
   /** A generic container: from the pool, else started now (the cap permitting). */
   async #generic(spec: RuntimeSpec, memoryMb: number): Promise<RuntimeContainer> {
-    await this.#ready
+    await this.ready()
     const pool = this.#pools.get(spec.name)
     if (memoryMb === this.options.limits.memoryMb) {
       let container = pool?.take()
