@@ -3,7 +3,8 @@
 // version's first call here, loads the code into it, keeps it warm for later
 // calls, and removes containers that break a limit, die, or idle out.
 import { randomUUID } from 'node:crypto'
-import { chmod, mkdir } from 'node:fs/promises'
+import { chmod, mkdir, rmdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { Executor, ExecutorStatus, InvokeParams, InvokeResult } from '@osiris/isolate-host'
 import { OsirisError, type ValidateResponse } from '@osiris/proto'
 import { DeadlineHit, LABEL_EXECUTOR, RuntimeContainer } from './container.ts'
@@ -361,6 +362,8 @@ export class ContainerExecutor implements Executor {
       await Promise.all(left.map((c) => this.docker.removeContainer(c.Id).catch(() => {})))
       this.#events.close()
       await this.docker.close()
+      // This process's socket directory, unless another executor here still uses it.
+      await rmdir(join(this.options.runDir, String(process.pid))).catch(() => {})
     })()
     return this.#closing
   }

@@ -136,8 +136,9 @@ export class RuntimeContainer {
   /** Creates and starts a container and waits for its shim's hello. */
   static async start(setup: ContainerSetup): Promise<RuntimeContainer> {
     const name = `osiris-${setup.runtime.name}-${randomUUID().slice(0, 12)}`
-    const dir = join(setup.runDir, name)
-    await mkdir(dir, { recursive: true, mode: 0o755 })
+    // Under a directory per owner process, so a later executor can tell a dead process's directories at a glance.
+    const dir = join(setup.runDir, String(process.pid), name)
+    await mkdir(dir, { recursive: true, mode: 0o711 })
     let channel: ShimChannel | undefined
     let id: string | undefined
     try {

@@ -3,6 +3,8 @@
 // auto-removed), and one still busy in a call is removed by the next executor
 // that starts on the engine.
 import { once } from 'node:events'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { ContainerExecutor } from '@osiris/container-fallback'
@@ -37,5 +39,6 @@ t.test(
     t.teardown(() => next.close(0))
     await next.ready()
     t.same(await containersLabelled(docker, owned), [], 'the next executor removed it')
+    t.notOk(existsSync(join(next.options.runDir, String(child.pid))), "and the dead process's socket directories")
   },
 )
