@@ -24,17 +24,17 @@ export function main(log, schedule, random, urlParse, fetch) {
   const DEFAULT_LOG_BYTES = 64 * 1024
   const state = { now: 0, call: null, log: { left: DEFAULT_LOG_BYTES, max: DEFAULT_LOG_BYTES, truncated: false } }
   const realNow = Date.now
+  const CLOCK_RESOLUTION_MS = 10
   const clock = {
-    // Outside a call (top-level code at load) the clock reads real time, to the whole second.
+    /** What Date sees: real time, to CLOCK_RESOLUTION_MS (see runtime/clock.js). */
     get now() {
-      return state.call === null ? MathFloor(realNow() / 1000) * 1000 : state.now
+      return MathFloor(realNow() / CLOCK_RESOLUTION_MS) * CLOCK_RESOLUTION_MS
     },
   }
-
   installLockdown(global)
   installClock(global, clock)
   installConsole(global, log, state)
-  const fire = installTimers(global, schedule, state)
+  const fire = installTimers(global, schedule, state, realNow)
   installEncoding(global)
   installUrl(global, urlParse)
   installClone(global)

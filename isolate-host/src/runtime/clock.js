@@ -1,9 +1,8 @@
-// Part of the isolate runtime: the clock tenant code sees. During a call,
-// Date.now() and new Date() read a clock the host sets each time it enters
-// the isolate (the call starting, timers firing, a fetch answered): time does
-// not advance during a stretch of computation, so a function cannot time its
-// own code (Spectre hygiene, as Cloudflare Workers do). Top-level code at
-// load sees real time to the whole second. There is no performance.now().
+// Part of the isolate runtime: the clock tenant code sees. Date.now() and
+// new Date() read real time to 10 ms (Spectre hygiene: no clock here is
+// finer; there is no performance.now() and no SharedArrayBuffer, and no
+// threads to build a timer from). Time still advances during computation, so
+// `while (Date.now() < end) {}` ends, as code written for Node expects.
 import { defineGlobal, defineMethod, objectDefine } from './common.js'
 export function installClock(global, clock) {
   const RealDate = global.Date

@@ -8,7 +8,7 @@
 // they never fire.
 import { defineGlobal, MathFloor, MathMax, MathMin, NumberIsFinite } from './common.js'
 
-export function installTimers(global, schedule, state) {
+export function installTimers(global, schedule, state, realNow) {
   let nextId = 0
   function earliest(call) {
     let at = -1
@@ -26,7 +26,7 @@ export function installTimers(global, schedule, state) {
       throw new RangeError(`too many pending timers: a call may have at most ${call.maxTimers}`)
     }
     const ms = MathMax(repeat ? 1 : 0, MathMin(NumberIsFinite(+delay) ? MathFloor(+delay) : 0, 0x7fffffff))
-    const at = state.now + ms
+    const at = realNow() + ms
     call.timers.set(id, { callback, args, repeat, ms, at })
     // `requested`: the deadline the host's timer is armed for (it answers for every earlier one).
     if (call.requested < 0 || at < call.requested) {
@@ -63,7 +63,7 @@ export function installTimers(global, schedule, state) {
     due.sort((a, b) => a[1].at - b[1].at || a[0] - b[0])
     for (const [id, timer] of due) {
       if (call.timers.get(id) !== timer) continue
-      if (timer.repeat) timer.at = state.now + timer.ms
+      if (timer.repeat) timer.at = realNow() + timer.ms
       else call.timers.delete(id)
       const { callback, args } = timer
       try {
