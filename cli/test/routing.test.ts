@@ -18,7 +18,9 @@ const platform = await startPlatform(t, join(dir, 'data'), [
 const osiris = connect(platform.grpc)
 t.teardown(() => osiris.close())
 
-const BUSY = 'export function busy(ms) { const end = Date.now() + ms; while (Date.now() < end) {} return ms }'
+// Holds its instance for `ms` without burning CPU (the clock inside an isolate
+// only moves between host events, so a spin on Date.now() would never end).
+const BUSY = 'export async function busy(ms) { await new Promise((resolve) => setTimeout(resolve, ms)); return ms }'
 
 function alive(pid: number): boolean {
   try {
@@ -139,7 +141,12 @@ t.test(
       retryAfterMs: 100,
     })
     const expired = await late.catch((e: unknown) => e)
-    t.match(expired, { code: 'DEADLINE_EXCEEDED', message: /^call of "jam" waited \d+ ms for a free instance/ })
+    // The controller answers a little before the deadline with why; on a loaded
+  // machine the caller's own timer may still fire first.
+  t.match(expired, {
+    code: 'DEADLINE_EXCEEDED',
+    message: /^(call of "jam" waited \d+ ms for a free instance|controller [\d.:]+: Deadline exceeded)/,
+  })
     const all = await Promise.all([...running, ...queued].map(outcome))
     t.same(count(all), new Map([['ok', 9]]), 'running and queued calls all succeed')
   },
