@@ -64,7 +64,7 @@ t.test('the series exist and move with calls', async (t) => {
   t.equal(value(after, 'osiris_cold_starts_total{function="m"}'), 1)
   t.equal(value(after, 'osiris_call_duration_seconds_count{function="m"}'), 3)
   t.ok(value(after, 'osiris_limit_breaches_total{kind="time"}') >= 1, 'the timed-out call counts as a breach')
-  t.ok(value(after, 'osiris_warm_instances{host="' + first.hostId + '"}') >= 1, 'warm instances reported per host')
+  t.ok(value(after, `osiris_warm_instances{host="${first.hostId}"}`) >= 1, 'warm instances reported per host')
 })
 
 t.test('a host serves its own metrics with osiris host --metrics', async (t) => {

@@ -142,11 +142,11 @@ t.test(
     })
     const expired = await late.catch((e: unknown) => e)
     // The controller answers a little before the deadline with why; on a loaded
-  // machine the caller's own timer may still fire first.
-  t.match(expired, {
-    code: 'DEADLINE_EXCEEDED',
-    message: /^(call of "jam" waited \d+ ms for a free instance|controller [\d.:]+: Deadline exceeded)/,
-  })
+    // machine the caller's own timer may still fire first.
+    t.match(expired, {
+      code: 'DEADLINE_EXCEEDED',
+      message: /^(call of "jam" waited \d+ ms for a free instance|controller [\d.:]+: Deadline exceeded)/,
+    })
     const all = await Promise.all([...running, ...queued].map(outcome))
     t.same(count(all), new Map([['ok', 9]]), 'running and queued calls all succeed')
   },
