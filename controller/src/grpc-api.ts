@@ -24,11 +24,24 @@ function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown>): number {
   return deadline instanceof Date ? deadline.getTime() : deadline
 }
 
-/** An AbortSignal that fires when the client cancels the call. */
-function signalOf(call: grpc.ServerUnaryCall<unknown, unknown>): AbortSignal {
+/**
+ * Runs `work` with an AbortSignal that fires if the client cancels while it
+ * runs. The listener goes once the work is done: grpc-js emits `cancelled`
+ * whenever a call's stream closes, and aborting then would cost a DOMException
+ * (with its stack) on every call for nothing.
+ */
+async function whileNotCancelled<T>(
+  call: grpc.ServerUnaryCall<unknown, unknown>,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const controller = new AbortController()
-  call.once('cancelled', () => controller.abort())
-  return controller.signal
+  const onCancel = (): void => controller.abort()
+  call.once('cancelled', onCancel)
+  try {
+    return await work(controller.signal)
+  } finally {
+    call.off('cancelled', onCancel)
+  }
 }
 
 type AnyCall = { metadata: grpc.Metadata }
@@ -50,11 +63,13 @@ export function osirisServiceHandlers(dispatcher: Dispatcher, auth: Authenticato
   return {
     CallFunction: handleUnary(
       guarded(auth, 'invoke', 'call functions', (call) =>
-        dispatcher.call(call.request.functionName, call.request.args, {
-          callId: call.request.callId,
-          deadlineMs: deadlineOf(call),
-          signal: signalOf(call),
-        }),
+        whileNotCancelled(call, (signal) =>
+          dispatcher.call(call.request.functionName, call.request.args, {
+            callId: call.request.callId,
+            deadlineMs: deadlineOf(call),
+            signal,
+          }),
+        ),
       ),
     ),
   }
