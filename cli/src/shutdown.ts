@@ -1,10 +1,15 @@
 // The process's one place for SIGINT/SIGTERM: run the registered shutdown
-// steps once, in reverse order, then exit. A second signal forces the exit.
+// steps once, in reverse order, then let the process end. A second signal
+// forces the exit.
 const steps: Array<() => Promise<void>> = []
 let stopping = false
 
-async function shutdown(signal: NodeJS.Signals): Promise<void> {
+/** After a clean shutdown, how long anything left holding the event loop may delay the exit, ms. */
+const EXIT_GRACE_MS = 2000
+
+async function shutdown(signal: NodeJS.Signals | 'disconnect'): Promise<void> {
   if (stopping) {
+    if (signal === 'disconnect') return
     process.stderr.write(`${signal} again: exiting now\n`)
     process.exit(1)
   }
@@ -18,7 +23,12 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
       process.stderr.write(`shutdown: ${(error as Error).message}\n`)
     }
   }
-  process.exit(code)
+  // Ending by draining the event loop rather than process.exit(): exiting
+  // while an isolate thread is still inside a V8 builtin can crash in
+  // isolated-vm's teardown. A handle left open only delays the exit.
+  process.exitCode = code
+  if (process.connected) process.disconnect()
+  setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref()
 }
 
 export function onShutdown(step: () => Promise<void>): void {
@@ -26,7 +36,7 @@ export function onShutdown(step: () => Promise<void>): void {
     process.on('SIGINT', (s) => void shutdown(s))
     process.on('SIGTERM', (s) => void shutdown(s))
     // Started by a supervisor (`osiris start`): its end is ours too.
-    if (process.send) process.on('disconnect', () => void shutdown('SIGTERM'))
+    if (process.send) process.on('disconnect', () => void shutdown('disconnect'))
   }
   steps.push(step)
 }
