@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import t from 'tap'
-import { BIN, runCli, spawnAsUser, startPlatform } from './helpers/platform.ts'
+import { BIN, runCli, spawnAsUser, startPlatform, stopOnTeardown } from './helpers/platform.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'osiris-cli-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -116,14 +116,7 @@ t.test('OSIRIS_LOG_FORMAT=json makes the servers log one JSON object per line', 
     ],
     { OSIRIS_LOG_FORMAT: 'json' },
   )
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        if (controller.exitCode !== null) return resolve()
-        controller.once('exit', () => resolve())
-        controller.kill('SIGTERM')
-      }),
-  )
+  stopOnTeardown(t, controller)
   const first = await new Promise<string>((resolve) =>
     createInterface({ input: controller.stdout! }).once('line', resolve),
   )

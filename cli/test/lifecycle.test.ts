@@ -6,19 +6,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, OsirisError } from '@osiris/sdk'
 import t from 'tap'
-import { eventually, startPlatform } from './helpers/platform.ts'
+import { alive, eventually, startPlatform } from './helpers/platform.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'osiris-life-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 t.test('deployed functions survive a controller restart; Ctrl-C exits cleanly', async (t) => {
   const dataDir = join(dir, 'restart')

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { connect } from '@osiris/sdk'
 import t from 'tap'
-import { BIN, spawnAsUser, startPlatform } from './helpers/platform.ts'
+import { BIN, spawnAsUser, startPlatform, stopOnTeardown } from './helpers/platform.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'osiris-metrics-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -72,14 +72,7 @@ t.test('a host serves its own metrics with osiris host --metrics', async (t) => 
     ...['--no-node-snapshot', '--conditions=osiris-source', BIN, 'host'],
     ...['--controller', platform.grpc, '--metrics', '127.0.0.1:0', '--id', 'metered-host', '--pool', '2'],
   ])
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        if (host.exitCode !== null) return resolve()
-        host.once('exit', () => resolve())
-        host.kill('SIGTERM')
-      }),
-  )
+  stopOnTeardown(t, host)
   const lines = createInterface({ input: host.stdout! })
   const address = await new Promise<string>((resolve) =>
     lines.on('line', (line) => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, OsirisError } from '@osiris/sdk'
 import t from 'tap'
-import { BIN, eventually, runCli, spawnAsUser, startPlatform } from './helpers/platform.ts'
+import { alive, BIN, eventually, runCli, spawnAsUser, startPlatform, stopOnTeardown } from './helpers/platform.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'osiris-routing-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -21,15 +21,6 @@ t.teardown(() => osiris.close())
 // Holds its instance for `ms` without burning CPU (the clock inside an isolate
 // only moves between host events, so a spin on Date.now() would never end).
 const BUSY = 'export async function busy(ms) { await new Promise((resolve) => setTimeout(resolve, ms)); return ms }'
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 function count<T>(items: T[]): Map<T, number> {
   const counts = new Map<T, number>()
@@ -71,14 +62,7 @@ t.test('a host joins from another address with osiris host --advertise', async (
     ...['--no-node-snapshot', '--conditions=osiris-source', BIN, 'host'],
     ...['--controller', platform.grpc, '--advertise', '127.0.0.2:0', '--id', 'joiner'],
   ])
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        if (extra.exitCode !== null) return resolve()
-        extra.once('exit', () => resolve())
-        extra.kill('SIGTERM')
-      }),
-  )
+  stopOnTeardown(t, extra)
   await eventually(async () => (await osiris.hosts()).some((h) => h.hostId === 'joiner'), 10_000, 'joiner registered')
   const joiner = (await osiris.hosts()).find((h) => h.hostId === 'joiner')
   t.match(joiner?.address, /^127\.0\.0\.2:\d+$/)

@@ -3,6 +3,7 @@
 // `code`) or its subclass FunctionError (what the function threw).
 import * as grpc from '@grpc/grpc-js'
 import {
+  type CallResponse,
   ClusterService,
   type ClusterServiceClient,
   type DeployResponse,
@@ -42,18 +43,15 @@ export interface RequestOptions {
   signal?: AbortSignal
 }
 
-export interface CallResult<T> {
+/**
+ * A call's value, with where it ran and where its time went (µs: on the host,
+ * specialization included when cold; queued at the controller; the
+ * controller's total), as CallResponse carries them.
+ */
+export interface CallResult<T> extends Omit<CallResponse, 'result'> {
   value: T
   /** The result exactly as the function's JSON encoding produced it. */
   json: string
-  version: number
-  callId: string
-  hostId: string
-  coldStart: boolean
-  /** Where the time went, µs: on the host (specialization included when cold), queued at the controller, and the controller's total. */
-  hostDurationUs: number
-  queuedUs: number
-  totalUs: number
 }
 
 export interface DeployOptions {
@@ -149,17 +147,8 @@ export class OsirisClient {
   ): Promise<CallResult<T>> {
     const request = { functionName: name, args: encodeArguments(name, args) }
     const response = await this.#request(this.#calls, this.#calls.CallFunction, request, options)
-    return {
-      value: JSON.parse(response.result) as T,
-      json: response.result,
-      version: response.version,
-      callId: response.callId,
-      hostId: response.hostId,
-      coldStart: response.coldStart,
-      hostDurationUs: response.hostDurationUs,
-      queuedUs: response.queuedUs,
-      totalUs: response.totalUs,
-    }
+    const { result, ...where } = response
+    return { value: JSON.parse(result) as T, json: result, ...where }
   }
 
   /** Deploys one module's source; every function it exports is registered under a new version. */

@@ -162,3 +162,25 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 20_0
   }
   throw new Error(`${what} did not hold within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`)
 }
+
+/** Whether a process with this pid still exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** On teardown, SIGTERM `proc` (if it still runs) and wait for it to exit. */
+export function stopOnTeardown(t: Teardown, proc: ChildProcess): void {
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve()
+        proc.once('exit', () => resolve())
+        proc.kill('SIGTERM')
+      }),
+  )
+}
