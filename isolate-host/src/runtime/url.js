@@ -18,18 +18,8 @@ const URL_PARTS = [
   'search',
   'hash',
 ]
-const URL_SETTERS = [
-  'href',
-  'protocol',
-  'username',
-  'password',
-  'host',
-  'hostname',
-  'port',
-  'pathname',
-  'search',
-  'hash',
-]
+// Every part but origin can be set. Evaluated once, before any tenant code exists.
+const URL_SETTERS = URL_PARTS.filter((part) => part !== 'origin')
 const MAX_URL_LENGTH = 1 << 20
 
 function formEncode(text) {
