@@ -19,6 +19,7 @@ export interface FetchSink {
 type Bind = (namespace: unknown, nowMs: number) => unknown
 type Fire = (seq: number, nowMs: number) => number
 type Deliver = (seq: number, id: number, answer: unknown[], nowMs: number) => void
+type Runtime = (...callbacks: unknown[]) => unknown[]
 
 const LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warn', 'error'])
 const discard: LogSink = () => {}
@@ -27,6 +28,12 @@ const noFetch: FetchSink = { start: () => {} }
 
 function int(value: unknown): number {
   return typeof value === 'number' && Number.isSafeInteger(value) ? value : -1
+}
+
+interface Entry {
+  bind: ivm.Reference<Bind>
+  fire: ivm.Reference<Fire>
+  deliver: ivm.Reference<Deliver>
 }
 
 export class GenericIsolate {
@@ -44,42 +51,63 @@ export class GenericIsolate {
   timers: TimerSink = noTimers
   fetcher: FetchSink = noFetch
 
-  /** Creates an isolate with the runtime installed (synchronous, a few ms). */
-  constructor(memoryLimitMb: number) {
+  private constructor(isolate: ivm.Isolate, context: ivm.Context, memoryLimitMb: number, entry: Entry) {
+    this.isolate = isolate
+    this.context = context
     this.memoryLimitMb = memoryLimitMb
-    this.isolate = new ivm.Isolate({ memoryLimit: memoryLimitMb })
+    this.bind = entry.bind
+    this.fire = entry.fire
+    this.deliver = entry.deliver
+  }
+
+  /**
+   * Creates an isolate with the runtime installed. Only `new Isolate` (about
+   * 1 ms) runs on this thread; the context and the runtime are made with
+   * isolated-vm's async calls, on its own threads, so the event loop keeps
+   * serving calls meanwhile.
+   */
+  static async create(memoryLimitMb: number): Promise<GenericIsolate> {
+    const isolate = new ivm.Isolate({ memoryLimit: memoryLimitMb })
     try {
-      this.context = this.isolate.createContextSync()
-      const script = this.isolate.compileScriptSync(RUNTIME_SOURCE, { filename: 'osiris:runtime' })
-      const runtime = script.runSync(this.context, { reference: true }) as ivm.Reference<
-        (...args: unknown[]) => unknown
-      >
+      const context = await isolate.createContext()
+      const script = await isolate.compileScript(RUNTIME_SOURCE, { filename: 'osiris:runtime' })
+      const runtime = (await script.run(context, { reference: true })) as ivm.Reference<Runtime>
+      script.release()
+      // The callbacks reach the instance through `self`: none is called before the runtime has returned.
+      let self: GenericIsolate | undefined
       const callbacks = [
         new ivm.Callback(
           (level: unknown, line: unknown) => {
             const known = typeof level === 'string' && LEVELS.has(level)
-            this.sink(known ? (level as LogLevel) : 'info', typeof line === 'string' ? line : '')
+            self?.sink(known ? (level as LogLevel) : 'info', typeof line === 'string' ? line : '')
           },
           { ignored: true },
         ),
-        new ivm.Callback((seq: unknown, atMs: unknown) => this.timers.schedule(int(seq), int(atMs)), { ignored: true }),
+        new ivm.Callback((seq: unknown, atMs: unknown) => self?.timers.schedule(int(seq), int(atMs)), {
+          ignored: true,
+        }),
         new ivm.Callback(randomBytes),
         new ivm.Callback(urlParse),
         new ivm.Callback(
           (seq: unknown, id: unknown, url: unknown, method: unknown, headers: unknown, body: unknown) =>
-            this.fetcher.start(int(seq), int(id), url, method, headers, body),
+            self?.fetcher.start(int(seq), int(id), url, method, headers, body),
           { ignored: true },
         ),
       ]
-      const entry = runtime.applySync(undefined, callbacks, { result: { reference: true } }) as ivm.Reference<unknown[]>
-      this.bind = entry.getSync(0, { reference: true }) as ivm.Reference<Bind>
-      this.fire = entry.getSync(1, { reference: true }) as ivm.Reference<Fire>
-      this.deliver = entry.getSync(2, { reference: true }) as ivm.Reference<Deliver>
-      entry.release()
+      const entry = (await runtime.apply(undefined, callbacks, { result: { reference: true } })) as ivm.Reference<
+        unknown[]
+      >
       runtime.release()
-      script.release()
+      const [bind, fire, deliver] = await Promise.all([0, 1, 2].map((i) => entry.get(i, { reference: true })))
+      entry.release()
+      self = new GenericIsolate(isolate, context, memoryLimitMb, {
+        bind: bind as ivm.Reference<Bind>,
+        fire: fire as ivm.Reference<Fire>,
+        deliver: deliver as ivm.Reference<Deliver>,
+      })
+      return self
     } catch (error) {
-      this.isolate.dispose()
+      if (!isolate.isDisposed) isolate.dispose()
       throw error
     }
   }

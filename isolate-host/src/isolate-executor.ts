@@ -117,7 +117,10 @@ export class IsolateExecutor implements Executor {
     const code = await this.#options.codeCache.get(params.codeHash)
     this.#makeRoom()
     // The pool holds isolates at the host's default heap limit; another size is made on the spot.
-    const generic = memoryMb === this.#options.memoryLimitMb ? this.#pool.take().generic : new GenericIsolate(memoryMb)
+    const generic =
+      memoryMb === this.#options.memoryLimitMb
+        ? (await this.#pool.take()).generic
+        : await GenericIsolate.create(memoryMb)
     const deployment = { module: params.module, version: params.version, code }
     const instance: FunctionInstance = new FunctionInstance(
       generic,

@@ -69,7 +69,7 @@ export async function validateModule(
 }
 
 async function loadOnce(code: string, filename: string, names: string[], options: ValidateOptions): Promise<void> {
-  const generic = new GenericIsolate(options.memoryLimitMb)
+  const generic = await GenericIsolate.create(options.memoryLimitMb)
   try {
     const { isolate, context } = generic
     let module: Awaited<ReturnType<typeof isolate.compileModule>>
