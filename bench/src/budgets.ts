@@ -91,12 +91,17 @@ export function checkBudgets(r: Omit<BenchResults, 'budgets'>): BudgetRow[] {
   } else rows.push(missing(densityWhat, densityBudget, r.density.skipped))
 
   const container = r.containers.results.find((c) => c.id === 'container-warm')
-  rows.push(
-    missing(
-      'Python function, first call from a warm generic container',
-      'p50 ≤ 50 ms',
-      container?.skipped ?? 'not run',
-    ),
-  )
+  const containerWhat = 'Python function, first call from a warm generic container'
+  if (container && !isSkipped(container)) {
+    const dockerRun = r.containers.results.find((c) => c.id === 'docker-run')
+    const against = dockerRun && !isSkipped(dockerRun) ? ` (\`docker run\`: ${ms(dockerRun.p50)})` : ''
+    rows.push({
+      what: containerWhat,
+      measured: `p50 ${ms(container.p50)}${against}`,
+      budget: 'p50 ≤ 50 ms',
+      verdict: verdict(container.p50 <= 50),
+    })
+  } else
+    rows.push(missing(containerWhat, 'p50 ≤ 50 ms', container && isSkipped(container) ? container.skipped : 'not run'))
   return rows
 }

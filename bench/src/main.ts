@@ -16,7 +16,7 @@ import { measureContainers } from './containers.ts'
 import { type Density, measureDensity } from './density.ts'
 import { type EndToEnd, measureEndToEnd } from './e2e/end-to-end.ts'
 import { environment } from './environment.ts'
-import type { Measurement, Result } from './measure.ts'
+import { isSkipped, type Measurement, type Result } from './measure.ts'
 import { measureWorkerd, type Peer } from './peer/workerd.ts'
 import { planFor } from './plan.ts'
 import { stopAll } from './processes.ts'
@@ -27,7 +27,7 @@ import type { BenchResults } from './results.ts'
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' } },
 })
-/** `--only cold,peer,e2e,density` runs just those sections (for profiling one part). */
+/** `--only cold,containers,peer,e2e,density` runs just those sections (for profiling one part). */
 const only = values.only ? new Set(values.only.split(',')) : undefined
 const wanted = (name: string): boolean => !only || only.has(name)
 const plan = planFor(values.quick ? 'quick' : 'full')
@@ -89,11 +89,17 @@ const env = environment()
 log(`  ${env.cpuModel}, ${env.cores} cores; Node ${env.node}; isolated-vm ${env.isolatedVm}; workerd ${env.workerd}`)
 try {
   const inProcess = await coldInProcess()
-  const containers = (await section('containers', measureContainers)) ?? {
-    engine: { available: false as const, reason: 'the engine check failed' },
+  const containers = (await section(
+    'containers: Python first calls',
+    () => measureContainers(plan.containerCold, 1, log),
+    'containers',
+  )) ?? {
+    engine: { available: false as const, reason: 'the section failed or was not run' },
     results: [],
   }
-  for (const c of containers.results) log(`  ${c.label}: skipped (${c.skipped})`)
+  for (const c of containers.results) {
+    log(`  ${c.label}: ${isSkipped(c) ? `skipped (${c.skipped})` : `p50 ${c.p50.toFixed(1)} ms`}`)
+  }
   const peer: Peer | undefined = await section(
     'peer: workerd over loopback HTTP',
     () => measureWorkerd(plan, log),

@@ -22,6 +22,8 @@ export interface Plan {
   freshDeploys: number
   /** workerd dynamic-loader cold starts (distinct worker names). */
   workerdCold: number
+  /** Python first calls per container mechanism (`docker run`, the warm generic container). */
+  containerCold: number
   /** Warm instance counts for the density measurement. */
   density: readonly number[]
 }
@@ -40,6 +42,7 @@ const FULL: Plan = {
   concurrency: [16, 64],
   freshDeploys: 150,
   workerdCold: 200,
+  containerCold: 30,
   density: [100, 500, 1000],
 }
 
@@ -57,6 +60,7 @@ const QUICK: Plan = {
   concurrency: [16, 64],
   freshDeploys: 10,
   workerdCold: 10,
+  containerCold: 3,
   density: [20, 50],
 }
 

@@ -4,7 +4,8 @@ import { isSkipped, type Measurement, type Result } from '../measure.ts'
 import type { BenchResults } from '../results.ts'
 
 const fmt = (v: number): string => (v < 1 ? v.toFixed(3) : v < 100 ? v.toFixed(2) : v.toFixed(0))
-const ratio = (v: number, base: number | undefined): string => (base ? `${(v / base).toFixed(1)}×` : '')
+const ratio = (v: number, base: number | undefined): string =>
+  base ? `${v / base < 0.1 ? (v / base).toPrecision(2) : (v / base).toFixed(1)}×` : ''
 
 function table(head: string[], rows: string[][]): string {
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`
@@ -37,10 +38,12 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('## Containers')
   const engine = r.containers.engine
   out.push(engine.available ? `Engine: ${engine.version} on ${engine.socket}.` : `Skipped: ${engine.reason}.`)
+  const dockerRun = r.containers.results.find((c) => c.id === 'docker-run')
+  const dockerP50 = dockerRun && !isSkipped(dockerRun) ? dockerRun.p50 : undefined
   out.push(
     table(
-      ['measurement', 'status'],
-      r.containers.results.map((c) => [c.label, `skipped: ${c.skipped}`]),
+      ['first call of a new Python function', 'n', 'p50', 'p95', 'p99', '× docker run p50'],
+      latencyRows(r.containers.results, dockerP50),
     ),
   )
 

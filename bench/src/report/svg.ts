@@ -42,7 +42,7 @@ export function renderColdChart(results: readonly Result[], title: string): stri
       )
       return
     }
-    const osiris = r.id.startsWith('ivm-pool') || r.id.startsWith('osiris-')
+    const osiris = r.id.startsWith('ivm-pool') || r.id.startsWith('osiris-') || r.id === 'container-warm'
     const x50 = x(r.p50)
     const x99 = x(r.p99)
     parts.push(
