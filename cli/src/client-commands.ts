@@ -1,11 +1,10 @@
-// The client verbs: deploy, call, ls, rm. Each talks to the controller at
-// --addr, else $OSIRIS_ADDR, else 127.0.0.1:50051, through the SDK.
+// The client verbs: deploy, call, ls, rm, hosts. Each talks to the controller
+// as connection.ts says: --addr/--ca, else $OSIRIS_ADDR/$OSIRIS_CA.
 import { readFile } from 'node:fs/promises'
 import { basename, extname } from 'node:path'
-import { connect, type FunctionInfo, type OsirisClient, type Parameter } from '@osiris/sdk'
+import type { FunctionInfo, Parameter } from '@osiris/sdk'
 import { parse, positiveInt, UsageError } from './args.ts'
-
-const ADDR_HELP = '  --addr HOST:PORT   controller address (default $OSIRIS_ADDR or 127.0.0.1:50051)'
+import { CONNECT_FLAGS, CONNECT_HELP, withClient } from './connection.ts'
 
 export const DEPLOY_USAGE = `Usage: osiris deploy FILE [options]
 
@@ -19,7 +18,7 @@ Options:
   --memory MB        heap limit of the function's isolate (default 128)
   --allow-host HOST  a host fetch may reach besides public addresses (repeatable)
   --runtime RT       js or ts (default: from the extension)
-${ADDR_HELP}`
+${CONNECT_HELP}`
 
 export const CALL_USAGE = `Usage: osiris call NAME [ARG...] [options]
 
@@ -28,14 +27,14 @@ and taken as a plain string when it is not JSON: \`osiris call greet ada\`.
 
 Options:
   --timeout MS       give up after this many milliseconds
-${ADDR_HELP}`
+${CONNECT_HELP}`
 
 export const LS_USAGE = `Usage: osiris ls [options]
 
 Lists deployed functions: name, runtime, version, parameters, deployed at.
 
 Options:
-${ADDR_HELP}`
+${CONNECT_HELP}`
 
 export const HOSTS_USAGE = `Usage: osiris hosts [options]
 
@@ -44,26 +43,17 @@ runtimes, warm pool, function instances (busy / all), calls in flight,
 capacity, memory, pid.
 
 Options:
-${ADDR_HELP}`
+${CONNECT_HELP}`
 
 export const RM_USAGE = `Usage: osiris rm NAME [options]
 
 Removes a function; calls to it then fail with NOT_FOUND.
 
 Options:
-${ADDR_HELP}`
+${CONNECT_HELP}`
 
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`)
-}
-
-async function withClient<T>(addr: string | undefined, run: (client: OsirisClient) => Promise<T>): Promise<T> {
-  const client = connect(addr)
-  try {
-    return await run(client)
-  } finally {
-    client.close()
-  }
 }
 
 export function signature(name: string, params: readonly Parameter[]): string {
@@ -79,7 +69,7 @@ export async function deploy(argv: string[]): Promise<void> {
     {
       name: { type: 'string' },
       runtime: { type: 'string' },
-      addr: { type: 'string' },
+      ...CONNECT_FLAGS,
       memory: { type: 'string' },
       timeout: { type: 'string' },
       cpu: { type: 'string' },
@@ -103,9 +93,7 @@ export async function deploy(argv: string[]): Promise<void> {
     ...given('memoryMb', positiveInt('--memory', values.memory)),
   }
   const egressAllow = values['allow-host'] ?? []
-  const response = await withClient(values.addr, (client) =>
-    client.deploy(source, { module, runtime, limits, egressAllow }),
-  )
+  const response = await withClient(values, (client) => client.deploy(source, { module, runtime, limits, egressAllow }))
   say(`deployed ${response.module} v${response.version} (${response.runtime})`)
   for (const fn of response.functions) say(`  ${signature(fn.name, fn.params)}`)
   if (response.removed.length > 0) say(`removed: ${response.removed.join(', ')}`)
@@ -135,12 +123,12 @@ function parseArg(text: string): unknown {
 }
 
 export async function call(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv, { timeout: { type: 'string' }, addr: { type: 'string' } }, CALL_USAGE)
+  const { values, positionals } = parse(argv, { timeout: { type: 'string' }, ...CONNECT_FLAGS }, CALL_USAGE)
   if (values.help) return say(CALL_USAGE)
   const [name, ...args] = positionals
   if (!name) throw new UsageError(`call needs a function NAME\n\n${CALL_USAGE}`)
   const timeoutMs = positiveInt('--timeout', values.timeout)
-  const result = await withClient(values.addr, (client) =>
+  const result = await withClient(values, (client) =>
     client.call(name, args.map(parseArg), timeoutMs === undefined ? {} : { timeoutMs }),
   )
   say(result.json)
@@ -159,10 +147,10 @@ function table(rows: string[][]): string {
 }
 
 export async function ls(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv, { addr: { type: 'string' } }, LS_USAGE)
+  const { values, positionals } = parse(argv, CONNECT_FLAGS, LS_USAGE)
   if (values.help) return say(LS_USAGE)
   if (positionals.length > 0) throw new UsageError(`ls takes no arguments\n\n${LS_USAGE}`)
-  const functions: FunctionInfo[] = await withClient(values.addr, (client) => client.list())
+  const functions: FunctionInfo[] = await withClient(values, (client) => client.list())
   if (functions.length === 0) return say('no functions deployed')
   const rows = functions.map((f) => [
     f.name,
@@ -175,19 +163,19 @@ export async function ls(argv: string[]): Promise<void> {
 }
 
 export async function rm(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv, { addr: { type: 'string' } }, RM_USAGE)
+  const { values, positionals } = parse(argv, CONNECT_FLAGS, RM_USAGE)
   if (values.help) return say(RM_USAGE)
   const [name, ...extra] = positionals
   if (!name || extra.length > 0) throw new UsageError(`rm takes one function NAME\n\n${RM_USAGE}`)
-  const removed = await withClient(values.addr, (client) => client.remove(name))
+  const removed = await withClient(values, (client) => client.remove(name))
   say(`removed ${removed.name} (module ${removed.module}, v${removed.version})`)
 }
 
 export async function hosts(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv, { addr: { type: 'string' } }, HOSTS_USAGE)
+  const { values, positionals } = parse(argv, CONNECT_FLAGS, HOSTS_USAGE)
   if (values.help) return say(HOSTS_USAGE)
   if (positionals.length > 0) throw new UsageError(`hosts takes no arguments\n\n${HOSTS_USAGE}`)
-  const list = await withClient(values.addr, (client) => client.hosts())
+  const list = await withClient(values, (client) => client.hosts())
   if (list.length === 0) return say('no hosts connected')
   const rows = list.map((h) => [
     h.hostId,

@@ -1,7 +1,7 @@
 // `osiris logs NAME [-f]`: a function's recent console output, then (with -f)
 // each new line as it is printed, until Ctrl-C.
-import { connect } from '@osiris/sdk'
 import { parse, positiveInt, UsageError } from './args.ts'
+import { CONNECT_FLAGS, CONNECT_HELP, connectWith } from './connection.ts'
 
 export const LOGS_USAGE = `Usage: osiris logs NAME [options]
 
@@ -11,12 +11,12 @@ version, call id, text.
 Options:
   -f, --follow       keep printing new lines as they come, until Ctrl-C
   --limit N          recent lines to print first (default 100)
-  --addr HOST:PORT   controller address (default $OSIRIS_ADDR or 127.0.0.1:50051)`
+${CONNECT_HELP}`
 
 export async function logs(argv: string[]): Promise<void> {
   const { values, positionals } = parse(
     argv,
-    { follow: { type: 'boolean', short: 'f' }, limit: { type: 'string' }, addr: { type: 'string' } },
+    { follow: { type: 'boolean', short: 'f' }, limit: { type: 'string' }, ...CONNECT_FLAGS },
     LOGS_USAGE,
   )
   if (values.help) {
@@ -26,7 +26,7 @@ export async function logs(argv: string[]): Promise<void> {
   const [name, ...extra] = positionals
   if (!name || extra.length > 0) throw new UsageError(`logs takes one function NAME\n\n${LOGS_USAGE}`)
   const limit = positiveInt('--limit', values.limit)
-  const client = connect(values.addr)
+  const client = connectWith(values)
   const stop = new AbortController()
   const onSignal = (): void => stop.abort()
   process.once('SIGINT', onSignal)

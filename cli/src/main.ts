@@ -2,6 +2,7 @@
 // failure into `error CODE: message` on stderr with a non-zero exit.
 import { FunctionError, OsirisError } from '@osiris/sdk'
 import { UsageError } from './args.ts'
+import { certs } from './certs.ts'
 import * as client from './client-commands.ts'
 import { logs } from './logs-command.ts'
 import { runtime } from './runtime-commands.ts'
@@ -14,6 +15,7 @@ Run the platform:
   controller   the controller alone
   host         an isolate host that joins a controller
   runtime      build container runtime images (runtime build python)
+  certs        make a development CA and certificates for TLS (certs init)
 
 Use it:
   deploy FILE  deploy a module's functions
@@ -37,6 +39,7 @@ const VERBS: Record<string, (argv: string[]) => Promise<void>> = {
   logs,
   hosts: client.hosts,
   runtime,
+  certs,
 }
 
 function fail(error: unknown): void {

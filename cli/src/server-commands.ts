@@ -1,10 +1,13 @@
 // The verbs that run servers: `start` (controller + one supervised host
 // child), `controller`, and `host`.
 import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ContainerExecutor, DockerClient, RUNTIMES } from '@osiris/container-fallback'
 import { Controller, loadTokens, type Role } from '@osiris/controller'
 import { Host, type StartHostOptions } from '@osiris/isolate-host'
+import type { TlsFiles } from '@osiris/proto'
 import { parse, port, positiveInt, UsageError } from './args.ts'
 import { log } from './log.ts'
 import { onShutdown } from './shutdown.ts'
@@ -24,7 +27,11 @@ const CONTROLLER_OPTIONS = `  --port N           gRPC port (default 50051; 0 pic
   --heartbeat-timeout MS a host silent this long is removed (default 3000)
   --tokens-file FILE API tokens, one "ROLE TOKEN" per line (roles: admin, invoke, host);
                      also $OSIRIS_TOKENS ("admin=TOKEN;invoke=TOKEN"). Without tokens,
-                     auth is off and only loopback addresses may be bound.`
+                     auth is off and only loopback addresses may be bound.
+  --tls DIR          TLS for clients and mTLS with hosts, with DIR/controller.pem,
+                     DIR/controller.key and the cluster CA DIR/ca.pem (made by
+                     \`osiris certs init\`); or name the files one by one:
+  --tls-cert FILE --tls-key FILE --tls-ca FILE`
 
 const CONTAINER_OPTIONS = `  --no-containers    do not run container runtimes (python), even when an engine answers
   --docker-socket PATH  container engine socket (default $DOCKER_HOST unix://..., else /var/run/docker.sock)
@@ -68,6 +75,10 @@ ${CONTAINER_OPTIONS}
   --metrics ADDR     serve Prometheus metrics at http://ADDR/metrics (port 0 picks one)
   --token TOKEN      token with role host, when the controller requires one
                      (default $OSIRIS_TOKEN)
+  --tls DIR          mTLS with the controller, with DIR/ID.pem, DIR/ID.key (ID from
+                     --id) and the cluster CA DIR/ca.pem; or one by one:
+  --tls-cert FILE --tls-key FILE --tls-ca FILE
+                     The host's id is its certificate's CN.
 
 SIGTERM or Ctrl-C drains: the controller stops routing here, calls in flight
 finish, then the host leaves.`
@@ -81,6 +92,13 @@ const CONTROLLER_FLAGS = {
   'queue-size': { type: 'string' },
   'heartbeat-timeout': { type: 'string' },
   'tokens-file': { type: 'string' },
+} as const
+
+const TLS_FLAGS = {
+  tls: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
 } as const
 
 const HOST_TUNING_FLAGS = {
@@ -106,6 +124,26 @@ function text(values: Values, name: string): string | undefined {
 /** Only the options that were given, so the defaults stay in one place (the options modules). */
 function given<T extends object>(entries: { [K in keyof T]: T[K] | undefined }): Partial<T> {
   return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+/**
+ * The TLS files from --tls DIR (DIR/NAME.pem, DIR/NAME.key, DIR/ca.pem) and
+ * the --tls-* flags, which win; none given: no TLS.
+ */
+function tlsFiles(values: Values, name: string | undefined): TlsFiles | undefined {
+  const dir = text(values, 'tls')
+  const inDir = (file: string | undefined): string | undefined => (dir && file ? join(dir, file) : undefined)
+  const cert = text(values, 'tls-cert') ?? inDir(name && `${name}.pem`)
+  const key = text(values, 'tls-key') ?? inDir(name && `${name}.key`)
+  const ca = text(values, 'tls-ca') ?? inDir('ca.pem')
+  if (!dir && !cert && !key && !ca) return undefined
+  if (dir && !name && !(cert && key)) throw new UsageError('--tls DIR on a host needs --id ID, to use DIR/ID.pem')
+  if (!cert || !key || !ca) {
+    throw new UsageError(
+      'TLS needs a certificate, its key and the cluster CA: --tls DIR, or --tls-cert, --tls-key and --tls-ca',
+    )
+  }
+  return { cert, key, ca }
 }
 
 /** Host tuning flags passed on to each supervised host child. */
@@ -201,10 +239,12 @@ async function containerExecutors(values: ContainerValues): Promise<StartHostOpt
 
 async function startController(values: Values, extraTokens: Array<{ role: Role; token: string }> = []) {
   const bind = text(values, 'bind') ?? '127.0.0.1'
+  const tls = tlsFiles(values, 'controller')
   const configured = loadTokens(text(values, 'tokens-file'), process.env.OSIRIS_TOKENS)
   const tokens = configured.length > 0 ? [...configured, ...extraTokens] : []
   const controller = await Controller.start({
     tokens,
+    ...given({ tls }),
     listen: `${bind}:${port('--port', text(values, 'port'), 50051)}`,
     httpListen: `${bind}:${port('--http-port', text(values, 'http-port'), 8080)}`,
     ...given({
@@ -214,9 +254,16 @@ async function startController(values: Values, extraTokens: Array<{ role: Role; 
       heartbeatTimeoutMs: positiveInt('--heartbeat-timeout', text(values, 'heartbeat-timeout')),
     }),
   })
+  const scheme = tls ? 'https' : 'http'
   log(
-    `controller listening on ${controller.address} (gRPC) and http://${controller.httpAddress} (HTTP); data in ${controller.options.dataDir}`,
+    `controller listening on ${controller.address} (gRPC) and ${scheme}://${controller.httpAddress} (HTTP); data in ${controller.options.dataDir}`,
     { grpc: controller.address, http: controller.httpAddress, dataDir: controller.options.dataDir },
+  )
+  log(
+    tls
+      ? `tls: on (certificate ${tls.cert}); hosts must present a certificate signed by ${tls.ca}`
+      : 'tls: off (plaintext gRPC and HTTP)',
+    { tls: tls !== undefined },
   )
   log(
     controller.authEnabled
@@ -236,12 +283,25 @@ async function startController(values: Values, extraTokens: Array<{ role: Role; 
 export async function start(argv: string[]): Promise<void> {
   const { values } = parse(
     argv,
-    { ...CONTROLLER_FLAGS, ...HOST_TUNING_FLAGS, ...CONTAINER_FLAGS, hosts: { type: 'string' } },
+    { ...CONTROLLER_FLAGS, ...TLS_FLAGS, ...HOST_TUNING_FLAGS, ...CONTAINER_FLAGS, hosts: { type: 'string' } },
     START_USAGE,
   )
   if (values.help) return say(START_USAGE)
   const count = positiveInt('--hosts', values.hosts) ?? 1
   const tuning = [...hostTuningArgs(values), ...containerArgs(values)]
+  // With TLS, host N uses DIR/host-N.pem, as `osiris certs init --hosts N` makes them.
+  const tlsDir = text(values, 'tls')
+  if (tlsFiles(values, 'controller') && !tlsDir) {
+    throw new UsageError('osiris start takes --tls DIR: its hosts need their certificates (DIR/host-N.pem) from it')
+  }
+  const hostTls = (i: number): string[] => (tlsDir ? ['--tls', tlsDir, '--id', `host-${i + 1}`] : [])
+  for (let i = 0; tlsDir && i < count; i++) {
+    if (!existsSync(join(tlsDir, `host-${i + 1}.pem`))) {
+      throw new UsageError(
+        `${tlsDir} has no certificate for host-${i + 1}: run osiris certs host host-${i + 1} --dir ${tlsDir}`,
+      )
+    }
+  }
   // The supervised hosts get their own token (role host), used only when auth is on.
   const hostToken = randomBytes(24).toString('base64url')
   const controller = await startController(values, [{ role: 'host', token: hostToken }])
@@ -258,6 +318,7 @@ export async function start(argv: string[]): Promise<void> {
           'host',
           '--controller',
           controller.address,
+          ...hostTls(i),
           ...tuning,
         ],
         env: controller.authEnabled ? { OSIRIS_TOKEN: hostToken } : {},
@@ -278,14 +339,16 @@ export async function start(argv: string[]): Promise<void> {
   })
   for (const supervisor of supervisors) supervisor.start()
   await all
+  const deploy = tlsDir ? `npx osiris deploy FILE --ca ${join(tlsDir, 'ca.pem')}` : 'npx osiris deploy FILE'
+  const scheme = tlsDir ? 'https' : 'http'
   log(
-    `Osiris is ready. Deploy with: npx osiris deploy FILE   (gRPC ${controller.address}, HTTP http://${controller.httpAddress})`,
+    `Osiris is ready. Deploy with: ${deploy}   (gRPC ${controller.address}, HTTP ${scheme}://${controller.httpAddress})`,
     { grpc: controller.address, http: controller.httpAddress, hosts: count },
   )
 }
 
 export async function controller(argv: string[]): Promise<void> {
-  const { values } = parse(argv, CONTROLLER_FLAGS, CONTROLLER_USAGE)
+  const { values } = parse(argv, { ...CONTROLLER_FLAGS, ...TLS_FLAGS }, CONTROLLER_USAGE)
   if (values.help) return say(CONTROLLER_USAGE)
   const running = await startController(values)
   onShutdown(() => running.close(5000))
@@ -304,6 +367,7 @@ export async function host(argv: string[]): Promise<void> {
       metrics: { type: 'string' },
       ...HOST_TUNING_FLAGS,
       ...CONTAINER_FLAGS,
+      ...TLS_FLAGS,
     },
     HOST_USAGE,
   )
@@ -323,6 +387,7 @@ export async function host(argv: string[]): Promise<void> {
       maxInstances: positiveInt('--capacity', values.capacity),
       token: values.token ?? (process.env.OSIRIS_TOKEN || undefined),
       metricsListen: values.metrics,
+      tls: tlsFiles(values, values.id),
     }),
   })
   onShutdown(() => running.close(5000))

@@ -6,12 +6,17 @@ import * as grpc from '@grpc/grpc-js'
 import {
   bindServer,
   ClusterService,
+  dialTls,
   FunctionService,
   HealthService,
   HostRegistry as HostRegistryService,
+  loadTls,
   OsirisError,
   OsirisService,
+  ownIdentity,
   parseAddress,
+  SERVER_OPTIONS,
+  serverCredentials,
   shutdownServer,
 } from '@osiris/proto'
 import { Authenticator, isLoopback } from './auth.ts'
@@ -85,14 +90,27 @@ export class Controller {
         )
       }
     }
+    const tls = options.tls && loadTls(options.tls)
+    if (tls && ownIdentity(tls).role !== 'controller') {
+      throw new OsirisError(
+        'INVALID_ARGUMENT',
+        `the TLS certificate ${options.tls?.cert} is for a ${ownIdentity(tls).role || 'role-less'} peer; the controller needs one with OU=controller`,
+      )
+    }
     const store = await SqliteStore.open(options.dataDir)
     const functions = await FunctionRegistry.load(store)
-    const hosts = new HostRegistry({ heartbeatMs: options.heartbeatMs, heartbeatTimeoutMs: options.heartbeatTimeoutMs })
+    const hosts = new HostRegistry({
+      heartbeatMs: options.heartbeatMs,
+      heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+      ...(tls && {
+        dialHost: (hostId: string, address: string) => dialTls(address, tls, { role: 'host', name: hostId }),
+      }),
+    })
     let metrics: ControllerMetrics | undefined
     const dispatcher = new Dispatcher(functions, hosts, options, (call) => metrics?.record(call))
     metrics = new ControllerMetrics(hosts, () => dispatcher.queue.size)
     const deployer = new Deployer(functions, hosts, options)
-    const server = new grpc.Server()
+    const server = new grpc.Server(SERVER_OPTIONS)
     const health = new HealthService([
       'osiris.v1.OsirisService',
       'osiris.v1.FunctionService',
@@ -106,7 +124,7 @@ export class Controller {
       for (const line of lines) logs.append({ ...line, hostId: host.id })
     })
     server.addService(FunctionService.service, functionServiceHandlers(functions, deployer, logs, auth))
-    server.addService(HostRegistryService.service, hostRegistryHandlers(hosts, functions, auth))
+    server.addService(HostRegistryService.service, hostRegistryHandlers(hosts, functions, auth, tls !== undefined))
     server.addService(ClusterService.service, clusterServiceHandlers(hosts, auth))
     const http = createGateway({
       metrics,
@@ -114,10 +132,10 @@ export class Controller {
       dispatcher,
       functions,
       hosts,
-      options: { maxBodyBytes: options.maxArgumentBytes + 1024, callTimeoutMs: options.callTimeoutMs },
+      options: { maxBodyBytes: options.maxArgumentBytes + 1024, callTimeoutMs: options.callTimeoutMs, tls },
     })
     try {
-      const port = await bindServer(server, grpcAt.host, grpcAt.port)
+      const port = await bindServer(server, grpcAt.host, grpcAt.port, serverCredentials(tls, 'request'))
       await new Promise<void>((resolve, reject) => {
         http.once('error', reject)
         http.listen(httpAt.port, httpAt.host, () => resolve())

@@ -10,6 +10,9 @@ import {
   handleUnary,
   OsirisError,
   type OsirisServiceHandlers,
+  type PeerCall,
+  peerIdentity,
+  refusePeer,
   toServiceError,
 } from '@osiris/proto'
 import type { Authenticator, Role } from './auth.ts'
@@ -117,23 +120,39 @@ export function functionServiceHandlers(
   }
 }
 
+/**
+ * With mTLS on, the host's certificate: its name, or UNAUTHENTICATED when the
+ * peer sent none that chains to the cluster CA, or one for another role.
+ */
+function certifiedHost(mtls: boolean, call: PeerCall, what: string): string | undefined {
+  if (!mtls) return undefined
+  const peer = peerIdentity(call)
+  const refusal = refusePeer(peer, 'host', what)
+  if (refusal !== undefined) throw new OsirisError('UNAUTHENTICATED', refusal)
+  return peer?.name
+}
+
 export function hostRegistryHandlers(
   hosts: HostRegistry,
   functions: FunctionRegistry,
   auth: Authenticator,
+  mtls: boolean,
 ): HostRegistryHandlers {
   return {
     Connect: (stream) => {
+      let certified: string | undefined
       try {
+        certified = certifiedHost(mtls, stream, 'register as a host')
         auth.check(stream.metadata.get('authorization')[0]?.toString(), 'host', 'register as a host')
       } catch (error) {
         stream.emit('error', toServiceError(error))
         return
       }
-      hosts.connect(stream)
+      hosts.connect(stream, certified)
     },
     FetchCode: handleUnary(
       guarded(auth, 'host', 'fetch code', async (call) => {
+        certifiedHost(mtls, call, 'fetch code')
         const code = await functions.store.getCode(call.request.codeHash)
         if (code === undefined) throw new OsirisError('NOT_FOUND', `no code with hash "${call.request.codeHash}"`)
         return { code }

@@ -11,7 +11,10 @@ import {
   type HostServiceClient,
   type HostStatus,
   type LogLine,
+  OsirisError,
   type RegisterHost,
+  type TlsDial,
+  toServiceError,
 } from '@osiris/proto'
 
 export type HostState = 'ready' | 'draining' | 'gone'
@@ -40,13 +43,15 @@ export class HostEntry {
   readonly lost = new AbortController()
   readonly #stream: HostStream
 
-  constructor(info: RegisterHost, stream: HostStream) {
+  constructor(info: RegisterHost, stream: HostStream, dial?: TlsDial) {
     this.id = info.hostId
     this.address = info.address
     this.runtimes = info.runtimes
     this.capacity = info.capacity
     this.pid = info.pid
-    this.client = new HostService(info.address, grpc.credentials.createInsecure())
+    this.client = dial
+      ? new HostService(info.address, dial.credentials, dial.options)
+      : new HostService(info.address, grpc.credentials.createInsecure())
     this.#stream = stream
   }
 
@@ -69,6 +74,8 @@ export interface HostRegistryOptions {
   heartbeatMs: number
   /** A host silent for this long is removed. */
   heartbeatTimeoutMs: number
+  /** How to dial the host that registered as `hostId` at `address`. Default: plaintext. */
+  dialHost?: (hostId: string, address: string) => TlsDial
 }
 
 interface HostEvents {
@@ -104,11 +111,25 @@ export class HostRegistry extends EventEmitter<HostEvents> {
     return [...this.#hosts.values()]
   }
 
-  /** Handles one host's Connect stream for its whole life. */
-  connect(stream: HostStream): void {
+  /**
+   * Handles one host's Connect stream for its whole life. With `certifiedId`
+   * (the name in the host's verified certificate), the host may register only
+   * under that id.
+   */
+  connect(stream: HostStream, certifiedId?: string): void {
     let entry: HostEntry | undefined
     stream.on('data', (message: HostMessage) => {
       if (message.message === 'register') {
+        const id = message.register.hostId
+        if (certifiedId !== undefined && id !== certifiedId) {
+          stream.emit(
+            'error',
+            toServiceError(
+              new OsirisError('PERMISSION_DENIED', `this host's certificate is for "${certifiedId}", not "${id}"`),
+            ),
+          )
+          return
+        }
         if (!entry) entry = this.#register(message.register, stream)
         return
       }
@@ -131,7 +152,7 @@ export class HostRegistry extends EventEmitter<HostEvents> {
   #register(info: RegisterHost, stream: HostStream): HostEntry {
     const previous = this.#hosts.get(info.hostId)
     if (previous) this.remove(previous, 'it registered again')
-    const entry = new HostEntry(info, stream)
+    const entry = new HostEntry(info, stream, this.#options.dialHost?.(info.hostId, info.address))
     this.#hosts.set(entry.id, entry)
     // At least three heartbeats fit in the timeout, so one late beat never drops a host.
     const interval = Math.min(this.#options.heartbeatMs, Math.floor(this.#options.heartbeatTimeoutMs / 3))

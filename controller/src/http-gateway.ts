@@ -5,6 +5,7 @@
 // error table: this is the boundary's one conversion.
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import { ERROR_CODES, FunctionError, OsirisError } from '@osiris/proto'
 import type { Authenticator, Role } from './auth.ts'
 import type { Dispatcher } from './dispatcher.ts'
@@ -17,6 +18,8 @@ export const OPENAPI_DOCUMENT = readFileSync(new URL('../openapi.json', import.m
 export interface GatewayOptions {
   maxBodyBytes: number
   callTimeoutMs: number
+  /** Serve HTTPS with this certificate and key. */
+  tls?: { cert: Buffer; key: Buffer } | undefined
 }
 
 interface Context {
@@ -161,10 +164,12 @@ export function createGateway(ctx: Context): Server {
     if (needed) ctx.auth.check(req.headers.authorization, needed.role, needed.what)
     await match.route.handle(ctx, req, res, match.m.slice(1).map(decodeURIComponent))
   }
-  return createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     dispatch(req, res).catch((error: unknown) => {
       if (!res.headersSent) sendError(res, error)
       else res.destroy()
     })
-  })
+  }
+  const { tls } = ctx.options
+  return tls ? createTlsServer({ cert: tls.cert, key: tls.key }, handle) : createServer(handle)
 }

@@ -1,6 +1,7 @@
 // Controller options: what an operator may set (units in the names, defaults
 // below), resolved once into a frozen, fully specified object.
 import { resolve } from 'node:path'
+import type { TlsFiles } from '@osiris/proto'
 import type { Role } from './auth.ts'
 
 export interface ControllerOptions {
@@ -30,9 +31,17 @@ export interface ControllerOptions {
   shutdownGraceMs?: number
   /** API tokens and their roles (auth.ts). None: auth is off and only loopback addresses may be bound. */
   tokens?: ReadonlyArray<{ role: Role; token: string }>
+  /**
+   * TLS on the gRPC and HTTP endpoints, and mTLS with hosts: the controller's
+   * certificate (OU=controller) and key, and the cluster CA that signs hosts'
+   * certificates. Default: none (plaintext).
+   */
+  tls?: TlsFiles
 }
 
-export type ResolvedControllerOptions = Readonly<Required<ControllerOptions>>
+export type ResolvedControllerOptions = Readonly<Required<Omit<ControllerOptions, 'tls'>>> & {
+  readonly tls: TlsFiles | undefined
+}
 
 function positive(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback
@@ -55,5 +64,6 @@ export function resolveControllerOptions(options: ControllerOptions = {}): Resol
     validateTimeoutMs: positive('validateTimeoutMs', options.validateTimeoutMs, 10_000),
     shutdownGraceMs: positive('shutdownGraceMs', options.shutdownGraceMs, 10_000),
     tokens: options.tokens ?? [],
+    tls: options.tls,
   })
 }

@@ -2,7 +2,21 @@
 // health, and the registry link to the controller.
 import type { Server as HttpServer } from 'node:http'
 import * as grpc from '@grpc/grpc-js'
-import { bindServer, HealthService, HostService, type HostStatus, parseAddress, shutdownServer } from '@osiris/proto'
+import {
+  bindServer,
+  dialTls,
+  HealthService,
+  HostService,
+  type HostStatus,
+  loadTls,
+  OsirisError,
+  ownIdentity,
+  parseAddress,
+  SERVER_OPTIONS,
+  serverCredentials,
+  shutdownServer,
+  type TlsMaterial,
+} from '@osiris/proto'
 import { CodeCache } from './code-cache.ts'
 import type { Executor, LogEntry } from './executor.ts'
 import { hostServiceHandlers } from './host-service.ts'
@@ -35,6 +49,24 @@ export interface StartHostOptions extends HostOptions {
 
 /** After the controller's drain ack, how long no new call must arrive before the host leaves. */
 const DRAIN_QUIET_MS = 100
+
+/** The host id a TLS certificate gives: its CN, which an explicit id must match. */
+function certifiedHostId(tls: TlsMaterial, cert: string, asked: string | undefined): string {
+  const { role, name } = ownIdentity(tls)
+  if (role !== 'host' || !name) {
+    throw new OsirisError(
+      'INVALID_ARGUMENT',
+      `the TLS certificate ${cert} is not a host's: a host needs one with OU=host and its id as CN`,
+    )
+  }
+  if (asked !== undefined && asked !== name) {
+    throw new OsirisError(
+      'INVALID_ARGUMENT',
+      `host id "${asked}" does not match its TLS certificate, which is for "${name}"`,
+    )
+  }
+  return name
+}
 
 export class Host {
   readonly id: string
@@ -78,7 +110,10 @@ export class Host {
   }
 
   static async start(input: StartHostOptions): Promise<Host> {
-    const options = resolveHostOptions(input)
+    const tls = input.tls && loadTls(input.tls)
+    const options = resolveHostOptions(
+      tls && input.tls ? { ...input, hostId: certifiedHostId(tls, input.tls.cert, input.hostId) } : input,
+    )
     let registry: RegistryClient | undefined
     const notify = (): void => registry?.statusChanged()
     const codeCache = new CodeCache((hash, signal) => {
@@ -105,18 +140,18 @@ export class Host {
         onLog,
       }) ?? []
     const executors: Executor[] = [isolates, ...extra]
-    const server = new grpc.Server()
+    const server = new grpc.Server(SERVER_OPTIONS)
     const health = new HealthService(['osiris.v1.HostService'])
     health.addTo(server)
     const metrics = new HostMetrics(() => executors)
     server.addService(
       HostService.service,
-      hostServiceHandlers(executors, (call) => metrics.record(call)),
+      hostServiceHandlers(executors, (call) => metrics.record(call), tls !== undefined),
     )
     const listen = parseAddress(options.listen ?? options.advertise ?? '127.0.0.1:0')
     let port: number
     try {
-      port = await bindServer(server, listen.host, listen.port)
+      port = await bindServer(server, listen.host, listen.port, serverCredentials(tls, 'require'))
     } catch (error) {
       await Promise.all(executors.map((e) => e.close(0)))
       throw error
@@ -139,6 +174,7 @@ export class Host {
     }
     registry = new RegistryClient({
       controller: options.controller,
+      tls: tls && dialTls(options.controller, tls),
       token: options.token,
       register: {
         hostId: options.hostId,

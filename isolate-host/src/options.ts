@@ -1,6 +1,7 @@
 // Host options: what an operator may set (units in the names, defaults below),
 // resolved once into a frozen, fully specified object.
 import { randomUUID } from 'node:crypto'
+import type { TlsFiles } from '@osiris/proto'
 
 export interface HostOptions {
   /** Controller's gRPC address, host:port. */
@@ -9,8 +10,13 @@ export interface HostOptions {
   listen?: string
   /** Address the controller dials; port 0 means the bound port. Default: the listen address. */
   advertise?: string
-  /** Default: a random id. */
+  /** Default: the name in the TLS certificate, else a random id. */
   hostId?: string
+  /**
+   * mTLS with the controller: this host's certificate (OU=host, CN=its id)
+   * and key, and the cluster CA. Default: none (plaintext).
+   */
+  tls?: TlsFiles
   /** Generic isolates kept ready. Default 8. */
   poolTarget?: number
   /** Heap limit per isolate, MiB. Default 128. */
@@ -34,7 +40,8 @@ export interface HostOptions {
 }
 
 export type ResolvedHostOptions = Readonly<
-  Required<Omit<HostOptions, 'advertise' | 'listen' | 'token' | 'metricsListen'>> & {
+  Required<Omit<HostOptions, 'advertise' | 'listen' | 'token' | 'metricsListen' | 'tls'>> & {
+    tls: TlsFiles | undefined
     metricsListen: string | undefined
     advertise: string | undefined
     listen: string | undefined
@@ -55,6 +62,7 @@ export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
     token: options.token,
     metricsListen: options.metricsListen,
     advertise: options.advertise,
+    tls: options.tls,
     hostId: options.hostId ?? `host-${randomUUID().slice(0, 8)}`,
     poolTarget: positive('poolTarget', options.poolTarget, 8),
     memoryLimitMb: positive('memoryLimitMb', options.memoryLimitMb, 128),

@@ -10,12 +10,15 @@ import {
   type HostStatus,
   type LogLine,
   type RegisterHost,
+  type TlsDial,
   unary,
 } from '@osiris/proto'
 import type { LogEntry } from './executor.ts'
 
 export interface RegistryClientOptions {
   controller: string
+  /** TLS to the controller. Default: plaintext. */
+  tls: TlsDial | undefined
   /** Sent as `authorization: Bearer` when set. */
   token: string | undefined
   register: RegisterHost
@@ -54,7 +57,9 @@ export class RegistryClient {
 
   constructor(options: RegistryClientOptions) {
     this.#options = options
-    this.#client = new HostRegistry(options.controller, grpc.credentials.createInsecure())
+    this.#client = options.tls
+      ? new HostRegistry(options.controller, options.tls.credentials, options.tls.options)
+      : new HostRegistry(options.controller, grpc.credentials.createInsecure())
     this.#dial()
   }
 

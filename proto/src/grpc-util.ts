@@ -41,11 +41,40 @@ export function unary<Req, Res>(
   })
 }
 
+/**
+ * The limits every Osiris gRPC server runs with, set on purpose rather than
+ * left to the library's defaults (which are unbounded for streams and
+ * connection age):
+ *   - messages up to 16 MiB each way (a deploy's source and a call's
+ *     arguments have their own, smaller limits in the controller);
+ *   - 1,000 concurrent streams per connection (one SDK channel multiplexes
+ *     every call of a process; past it, calls wait for a free stream);
+ *   - 64 MiB of HTTP/2 session memory per connection (past it, new streams are
+ *     refused rather than the process growing);
+ *   - a keepalive ping every 30 s with 10 s to answer, so a dead peer (a host
+ *     that lost power, a client behind a dropped NAT) is noticed;
+ *   - connections idle for 30 minutes are closed.
+ */
+export const SERVER_OPTIONS: grpc.ServerOptions = {
+  'grpc.max_receive_message_length': 16 * 1024 * 1024,
+  'grpc.max_send_message_length': 16 * 1024 * 1024,
+  'grpc.max_concurrent_streams': 1000,
+  'grpc-node.max_session_memory': 64,
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.max_connection_idle_ms': 30 * 60_000,
+}
+
 /** Binds `server` to host:port (port 0 picks a free one); resolves the bound port. */
-export function bindServer(server: grpc.Server, host: string, port: number): Promise<number> {
+export function bindServer(
+  server: grpc.Server,
+  host: string,
+  port: number,
+  credentials = grpc.ServerCredentials.createInsecure(),
+): Promise<number> {
   const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
   return new Promise((resolve, reject) => {
-    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+    server.bindAsync(target, credentials, (err, bound) => {
       if (err) reject(err)
       else resolve(bound)
     })

@@ -1,12 +1,14 @@
 // The Osiris client: one channel to the controller, shared by the call and
 // function-management services. Failures reject with OsirisError (stable
 // `code`) or its subclass FunctionError (what the function threw).
+import { readFileSync } from 'node:fs'
 import * as grpc from '@grpc/grpc-js'
 import {
   type CallResponse,
   ClusterService,
   type ClusterServiceClient,
   type DeployResponse,
+  dialTls,
   type FunctionInfo,
   FunctionService,
   type FunctionServiceClient,
@@ -17,6 +19,7 @@ import {
   OsirisError,
   OsirisService,
   type OsirisServiceClient,
+  type TlsDial,
   unary,
 } from '@osiris/proto'
 
@@ -30,7 +33,13 @@ const RETRY_MAX_MS = 500
 export interface ConnectOptions {
   /** Deadline applied to every request unless the call sets its own, ms. Default: none (the server's limit applies). */
   timeoutMs?: number
-  /** Default: insecure (plaintext), for loopback and trusted networks. */
+  /**
+   * TLS: the CA certificate (PEM) the controller's certificate must chain to,
+   * e.g. the ca.pem of `osiris certs init`. Default: the file named by
+   * $OSIRIS_CA, else plaintext (for loopback and trusted networks).
+   */
+  ca?: string | Buffer
+  /** Channel credentials of your own; they win over `ca`. */
   credentials?: grpc.ChannelCredentials
   /** API token sent as `authorization: Bearer` on every request. Default: $OSIRIS_TOKEN. */
   token?: string
@@ -65,6 +74,21 @@ export interface DeployOptions {
   egressAllow?: string[]
 }
 
+/** TLS with `ca` (PEM), else with the file $OSIRIS_CA names; neither: plaintext (undefined). */
+function tlsFor(address: string, ca: string | Buffer | undefined): TlsDial | undefined {
+  if (ca !== undefined) return dialTls(address, { ca: Buffer.from(ca) })
+  const file = process.env.OSIRIS_CA
+  if (!file) return undefined
+  try {
+    return dialTls(address, { ca: readFileSync(file) })
+  } catch (error) {
+    throw new OsirisError(
+      'INVALID_ARGUMENT',
+      `cannot read the CA certificate OSIRIS_CA=${file}: ${(error as Error).message}`,
+    )
+  }
+}
+
 function encodeArguments(name: string, args: readonly unknown[]): string[] {
   return args.map((arg, i) => {
     let json: string | undefined
@@ -93,11 +117,13 @@ export class OsirisClient {
     this.address = address
     this.#timeoutMs = options.timeoutMs
     this.#token = options.token ?? (process.env.OSIRIS_TOKEN || undefined)
-    const credentials = options.credentials ?? grpc.credentials.createInsecure()
+    const tls = options.credentials ? undefined : tlsFor(address, options.ca)
+    const credentials = options.credentials ?? tls?.credentials ?? grpc.credentials.createInsecure()
     this.#calls = new OsirisService(address, credentials, {
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
       'grpc.max_receive_message_length': 16 * 1024 * 1024,
+      ...tls?.options,
     })
     this.#functions = new FunctionService(address, credentials, { channelOverride: this.#calls.getChannel() })
     this.#cluster = new ClusterService(address, credentials, { channelOverride: this.#calls.getChannel() })

@@ -122,7 +122,7 @@ export async function startPlatform(
   for (const stream of [proc.stdout, proc.stderr]) (stream as unknown as { unref(): void }).unref()
   const platform = new Platform(proc)
   t.teardown(() => platform.stop('SIGTERM'))
-  const m = await platform.waitFor(/^controller listening on (\S+) \(gRPC\) and http:\/\/(\S+) \(HTTP\)/)
+  const m = await platform.waitFor(/^controller listening on (\S+) \(gRPC\) and https?:\/\/(\S+) \(HTTP\)/)
   platform.grpc = m[1] ?? ''
   platform.http = m[2] ?? ''
   await platform.waitFor(/^Osiris is ready/)

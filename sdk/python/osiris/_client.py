@@ -7,6 +7,7 @@ import json
 import math
 import os
 import socket
+import ssl
 import threading
 import time
 import urllib.parse
@@ -24,9 +25,13 @@ class Client:
 
     ``url`` defaults to ``$OSIRIS_URL``, else ``http://127.0.0.1:8080``; ``token`` to ``$OSIRIS_TOKEN``
     (sent as ``Authorization: Bearer``); ``timeout`` is the default deadline of a call in seconds.
+    ``ca`` (default ``$OSIRIS_CA``) is a CA certificate file for an ``https://`` url: the controller's
+    certificate must chain to it (e.g. the ca.pem of ``osiris certs init``); without it, the system's
+    trusted CAs.
     """
 
-    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 30.0,
+                 ca: str | None = None) -> None:
         self.url = url or os.environ.get("OSIRIS_URL") or DEFAULT_URL
         parts = urllib.parse.urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -35,6 +40,8 @@ class Client:
         self._host = parts.hostname
         self._port = parts.port or (443 if self._https else 80)
         self._token = token if token is not None else os.environ.get("OSIRIS_TOKEN")
+        cafile = ca if ca is not None else os.environ.get("OSIRIS_CA")
+        self._tls = ssl.create_default_context(cafile=cafile) if self._https else None
         self.timeout = timeout
         self._local = threading.local()
         self._connections: list[http.client.HTTPConnection] = []
@@ -81,8 +88,10 @@ class Client:
             connection.close()
         reused = connection is not None and connection.sock is not None
         if connection is None:
-            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            connection = cls(self._host, self._port, timeout=timeout)
+            if self._tls is not None:
+                connection = http.client.HTTPSConnection(self._host, self._port, timeout=timeout, context=self._tls)
+            else:
+                connection = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
             self._local.connection = connection
             with self._lock:
                 self._connections.append(connection)
