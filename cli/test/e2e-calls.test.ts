@@ -103,6 +103,25 @@ t.test('the first call of a fresh deployment is a cold start from the pool; the 
   t.equal(second.hostId, first.hostId)
 })
 
+t.test('each answer says where its time went', async (t) => {
+  await osiris.deploy('export function timed(ms) { return new Promise((r) => setTimeout(() => r(ms), ms)) }', {
+    module: 'timed',
+    runtime: 'js',
+  })
+  const cold = await osiris.call('timed', [30])
+  t.equal(cold.coldStart, true)
+  t.ok(cold.startUs > 0, 'a cold start specializes an instance')
+  t.equal(cold.codeFetchUs >= 0 && cold.codeFetchUs < cold.hostDurationUs, true, 'code fetch within the host time')
+  t.ok(cold.executionUs >= 30_000, `execution covers the function's 30 ms (${cold.executionUs} µs)`)
+  t.ok(cold.codeFetchUs + cold.startUs + cold.executionUs <= cold.hostDurationUs, 'the parts fit in the host time')
+  t.ok(cold.queuedUs + cold.routeUs + cold.hostDurationUs <= cold.totalUs, 'queue, route and host fit in the total')
+  const warm = await osiris.call('timed', [0])
+  t.equal(warm.coldStart, false)
+  t.equal(warm.startUs, 0, 'a warm call starts nothing')
+  t.equal(warm.codeFetchUs, 0, 'nor fetches code')
+  t.ok(warm.executionUs > 0 && warm.executionUs <= warm.hostDurationUs)
+})
+
 t.test('redeploy makes a new version; calls go to it; dropped names are removed', async (t) => {
   const v1 = await osiris.deploy('export function answer() { return 1 }\nexport function gone() {}', {
     module: 'versions',
@@ -248,6 +267,8 @@ t.test("HTTP gateway: POST /v1/call/{name}, errors as JSON with the table's stat
   t.equal(ok.status, 200)
   t.equal(await ok.text(), '"hello ada"')
   t.match(ok.headers.get('x-osiris-version'), /^\d+$/)
+  const parts = ['queue', 'route', 'fetch', 'start', 'exec', 'host', 'total'].map((n) => `${n};dur=[0-9.]+`)
+  t.match(ok.headers.get('server-timing'), new RegExp(`^${parts.join(', ')}$`), 'Server-Timing names every part')
   const sum = await fetch(`${base}/v1/call/centroid`, { method: 'POST', body: JSON.stringify([[{ x: 1, y: 1 }]]) })
   t.same(await sum.json(), { x: 1, y: 1 })
 

@@ -220,16 +220,23 @@ export class ContainerExecutor implements Executor {
     this.#inFlight++
     let container = this.#instances.idle(params.version, memoryMb)
     const coldStart = container === undefined
+    const micros = (from: number): number => Math.round((performance.now() - from) * 1000)
+    let codeFetchUs = 0
+    let startUs = 0
     try {
       if (container) container.busy = true
       else {
         const code = await this.options.code(params.codeHash)
+        codeFetchUs = micros(started)
         container = await this.#generic(spec, memoryMb)
         container.busy = true
         await this.#load(container, spec, params, ctx, deadline, code)
+        startUs = micros(started) - codeFetchUs
       }
       this.options.onChange()
+      const running = performance.now()
       const answer = await this.#call(container, ctx, deadline, params)
+      const executionUs = micros(running)
       this.#forwardLogs(answer, params)
       if (poisons(answer)) void container.remove()
       const result = readCallAnswer(ctx, answer)
@@ -240,7 +247,7 @@ export class ContainerExecutor implements Executor {
           `function "${params.functionName}" returned more than its limit of ${maxBytes} bytes of JSON`,
         )
       }
-      return { result, coldStart, durationUs: Math.round((performance.now() - started) * 1000) }
+      return { result, coldStart, durationUs: micros(started), codeFetchUs, startUs, executionUs }
     } finally {
       this.#inFlight--
       if (container) this.#instances.release(container)

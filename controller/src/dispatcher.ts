@@ -92,9 +92,11 @@ export class Dispatcher {
       for (;;) {
         const slot = await this.queue.acquire(fn, tried, deadlineMs, options.signal)
         queuedMs += slot.waitedMs ?? 0
+        const routedMs = performance.now() - started - queuedMs
         try {
           const response = await this.#invoke(slot.host, fn, args, callId, deadlineMs, options.signal)
           response.queuedUs = Math.round(queuedMs * 1000)
+          response.routeUs = Math.round(routedMs * 1000)
           response.totalUs = Math.round((performance.now() - started) * 1000)
           this.#observe?.({ name, outcome: 'OK', durationMs: performance.now() - started, queuedMs, response })
           return response
@@ -154,7 +156,12 @@ export class Dispatcher {
         hostId: host.id,
         coldStart: response.coldStart,
         hostDurationUs: response.durationUs,
+        codeFetchUs: response.codeFetchUs,
+        startUs: response.startUs,
+        executionUs: response.executionUs,
+        // Filled in by call().
         queuedUs: 0,
+        routeUs: 0,
         totalUs: 0,
       }
     } catch (error) {

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createTlsServer } from 'node:https'
-import { ERROR_CODES, FunctionError, OsirisError } from '@osiris/proto'
+import { type CallResponse, ERROR_CODES, FunctionError, OsirisError } from '@osiris/proto'
 import type { Authenticator, Role } from './auth.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import type { FunctionRegistry } from './function-registry.ts'
@@ -40,6 +40,20 @@ export interface Route {
   /** The role a caller's token needs; none for health and the document. */
   role?: { role: Role; what: string }
   handle: Handler
+}
+
+/** A call's timing breakdown as a Server-Timing header: each part in ms (openapi.json names them). */
+function serverTiming(response: CallResponse): string {
+  const parts: Array<[string, number]> = [
+    ['queue', response.queuedUs],
+    ['route', response.routeUs],
+    ['fetch', response.codeFetchUs],
+    ['start', response.startUs],
+    ['exec', response.executionUs],
+    ['host', response.hostDurationUs],
+    ['total', response.totalUs],
+  ]
+  return parts.map(([name, us]) => `${name};dur=${us / 1000}`).join(', ')
 }
 
 function send(res: ServerResponse, status: number, body: string): void {
@@ -106,6 +120,7 @@ export const ROUTES: readonly Route[] = [
       res.setHeader('x-osiris-call-id', response.callId)
       res.setHeader('x-osiris-host', response.hostId)
       res.setHeader('x-osiris-cold-start', String(response.coldStart))
+      res.setHeader('server-timing', serverTiming(response))
       send(res, 200, response.result)
     },
   },

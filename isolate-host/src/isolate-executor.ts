@@ -4,7 +4,14 @@
 import { OsirisError } from '@osiris/proto'
 import type { CodeCache } from './code-cache.ts'
 import { egressPolicy } from './egress.ts'
-import type { Executor, ExecutorStatus, InvokeParams, InvokeResult, LogEntry } from './executor.ts'
+import {
+  type Executor,
+  type ExecutorStatus,
+  type InvokeParams,
+  type InvokeResult,
+  type LogEntry,
+  microsSince,
+} from './executor.ts'
 import { GenericIsolate } from './generic-isolate.ts'
 import { FunctionInstance } from './instance.ts'
 import { defaultLimits, type FunctionLimits, resolveLimits } from './limits.ts'
@@ -86,14 +93,23 @@ export class IsolateExecutor implements Executor {
       const limits = { ...resolved, timeoutMs: Math.min(resolved.timeoutMs, params.timeoutMs) }
       instance = this.#idleInstance(params.version, limits.memoryMb)
       const coldStart = instance === undefined
-      instance ??= await this.#specialize(params, limits.memoryMb)
+      let codeFetchUs = 0
+      let startUs = 0
+      if (!instance) {
+        const code = await this.#options.codeCache.get(params.codeHash)
+        codeFetchUs = microsSince(started)
+        instance = await this.#specialize(params, code, limits.memoryMb)
+        startUs = microsSince(started) - codeFetchUs
+      }
       instance.busy = true
       this.#lastUse.set(instance, ++this.#uses)
       this.#current.set(instance, { functionName: params.functionName, callId: params.callId })
       this.#options.onChange()
       const egress = egressPolicy(params.egressAllow)
+      const running = performance.now()
       const result = await instance.call(params.functionName, params.args, limits, egress)
-      return { result, coldStart, durationUs: Math.round((performance.now() - started) * 1000) }
+      const executionUs = microsSince(running)
+      return { result, coldStart, durationUs: microsSince(started), codeFetchUs, startUs, executionUs }
     } finally {
       this.#inFlight--
       if (instance) {
@@ -113,8 +129,7 @@ export class IsolateExecutor implements Executor {
     return this.#instances.get(version)?.find((i) => !i.busy && !i.disposed && i.memoryMb === memoryMb)
   }
 
-  async #specialize(params: InvokeParams, memoryMb: number): Promise<FunctionInstance> {
-    const code = await this.#options.codeCache.get(params.codeHash)
+  async #specialize(params: InvokeParams, code: string, memoryMb: number): Promise<FunctionInstance> {
     this.#makeRoom()
     // The pool holds isolates at the host's default heap limit; another size is made on the spot.
     const generic =

@@ -17,6 +17,10 @@ export interface CallResponse {
   hostDurationUs: number
   queuedUs: number
   totalUs: number
+  routeUs: number
+  codeFetchUs: number
+  startUs: number
+  executionUs: number
 }
 
 export interface Parameter {
@@ -112,6 +116,9 @@ export interface InvokeResponse {
   result: string
   coldStart: boolean
   durationUs: number
+  codeFetchUs: number
+  startUs: number
+  executionUs: number
 }
 
 export interface RegisterHost {
