@@ -22,7 +22,7 @@ import {
 } from '@osiris/proto'
 import { connect, type OsirisError } from '@osiris/sdk'
 import t from 'tap'
-import { runCli, startPlatform } from './helpers/platform.ts'
+import { BIN, runCli, spawnAsUser, startPlatform, stopOnTeardown } from './helpers/platform.ts'
 
 const PYTHON_SDK = fileURLToPath(new URL('../../sdk/python', import.meta.url))
 
@@ -119,6 +119,28 @@ t.test('a host whose certificate the controller does not know is refused', async
   t.equal(await host.refused, 'register as a host needs a client certificate signed by the cluster CA')
   t.same(controller.hosts.list(), [])
   await host.close(100)
+})
+
+t.test('a host that does not trust the controller says so, and keeps trying', async (t) => {
+  const host = spawnAsUser(process.execPath, [
+    ...['--no-node-snapshot', '--conditions=osiris-source', BIN, 'host', '--controller', controller.address],
+    ...['--tls-cert', join(certs, 'host-1.pem'), '--tls-key', join(certs, 'host-1.key')],
+    ...['--tls-ca', join(foreign, 'ca.pem'), '--pool', '1'],
+  ])
+  stopOnTeardown(t, host)
+  let stderr = ''
+  await new Promise<void>((resolve) => {
+    host.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
+      if (stderr.includes('\n')) resolve()
+    })
+  })
+  t.match(
+    stderr,
+    new RegExp(`^cannot reach controller ${controller.address} \\(retrying\\): .*certificate`),
+    'the reason names the certificate',
+  )
+  t.same(controller.hosts.list(), [], 'and it is not registered')
 })
 
 t.test('a host must be started with a host certificate, under its id', async (t) => {

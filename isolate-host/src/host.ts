@@ -192,6 +192,9 @@ export class Host {
         process.stderr.write(`controller ${options.controller} refused this host: ${message}\n`)
         refusal.resolve(message)
       },
+      onUnreachable: (message) => {
+        process.stderr.write(`cannot reach controller ${options.controller} (retrying): ${message}\n`)
+      },
       heartbeatMs: options.heartbeatMs,
       coalesceMs: 20,
     })

@@ -28,6 +28,11 @@ export interface RegistryClientOptions {
   onDrainAck: () => void
   /** The controller refused this host's credentials (it keeps retrying). */
   onRefused: (message: string) => void
+  /**
+   * The controller could not be reached (down, or a TLS handshake failed); said
+   * once per distinct reason until the host registers again. It keeps retrying.
+   */
+  onUnreachable?: (message: string) => void
   heartbeatMs: number
   /** Status changes within this window go out as one message. */
   coalesceMs: number
@@ -50,6 +55,8 @@ export class RegistryClient {
   #redial: NodeJS.Timeout | undefined
   #backoffMs = BACKOFF_MIN_MS
   #registered = false
+  /** The last unreachable reason reported, so a retry loop says it once. */
+  #unreachable: string | undefined
   #logs: LogLine[] = []
   #logTimer: NodeJS.Timeout | undefined
   #waiters: Array<() => void> = []
@@ -126,6 +133,9 @@ export class RegistryClient {
     stream.on('status', (status: grpc.StatusObject) => {
       if (status.code === grpc.status.UNAUTHENTICATED || status.code === grpc.status.PERMISSION_DENIED) {
         this.#options.onRefused(status.details)
+      } else if (status.code === grpc.status.UNAVAILABLE && !this.#registered && status.details !== this.#unreachable) {
+        this.#unreachable = status.details
+        this.#options.onUnreachable?.(status.details)
       }
       this.#lost(stream)
     })
@@ -142,6 +152,7 @@ export class RegistryClient {
   #onMessage(message: ControllerMessage): void {
     if (message.message === 'registered') {
       this.#registered = true
+      this.#unreachable = undefined
       this.#backoffMs = BACKOFF_MIN_MS
       this.#write({ status: this.#options.status() })
       clearInterval(this.#heartbeat)
