@@ -29,6 +29,8 @@ import { ChannelClosed, type ShimAnswer } from './shim-channel.ts'
 import { ContainerPool } from './warm-pool.ts'
 
 const DEFAULT_TIMEOUT_MS = 30_000
+/** The platform's default CPU time of a call (isolate-host/src/limits.ts). */
+const DEFAULT_CPU_MS = 10_000
 /** The platform's default result limit (isolate-host/src/limits.ts), for calls that bring none. */
 const DEFAULT_MAX_RESULT_BYTES = 1024 * 1024
 
@@ -215,6 +217,7 @@ export class ContainerExecutor implements Executor {
       functionName: params.functionName,
       memoryMb,
       timeoutMs,
+      cpuMs: limit(params.limits?.cpuMs, DEFAULT_CPU_MS),
     }
     const deadline = started + timeoutMs
     this.#inFlight++
@@ -282,7 +285,12 @@ export class ContainerExecutor implements Executor {
 
   #call(container: RuntimeContainer, ctx: CallContext, deadline: number, params: InvokeParams): Promise<ShimAnswer> {
     return container
-      .requestWithin(deadline - performance.now(), { op: 'call', fn: params.functionName, args: params.args })
+      .requestWithin(deadline - performance.now(), {
+        op: 'call',
+        fn: params.functionName,
+        args: params.args,
+        cpuMs: ctx.cpuMs,
+      })
       .catch(async (error: unknown) => {
         throw await this.#failure(container, ctx, error)
       })

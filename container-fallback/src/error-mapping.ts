@@ -11,6 +11,21 @@ export interface CallContext {
   functionName: string
   memoryMb: number
   timeoutMs: number
+  cpuMs: number
+}
+
+/**
+ * How a shim's process ends when its call uses up its CPU time: killed by
+ * SIGPROF (27) from the CPU-time timer the shim arms per call, which the
+ * container's init reports as 128 + 27.
+ */
+export const CPU_LIMIT_EXIT_CODE = 128 + 27
+
+function cpuError(ctx: CallContext, after = ''): OsirisError {
+  return new OsirisError(
+    'DEADLINE_EXCEEDED',
+    `function "${ctx.functionName}" used more than ${ctx.cpuMs} ms of CPU time${after}`,
+  )
 }
 
 const str = (value: unknown, fallback = ''): string => (typeof value === 'string' ? value : fallback)
@@ -52,6 +67,7 @@ export function readCallAnswer(ctx: CallContext, answer: ShimAnswer): string {
     }
     return throwGuest(ctx, guest)
   }
+  if (answer.cpu === true) throw cpuError(ctx)
   if ('notJson' in answer) {
     throw new OsirisError(
       'RESULT_NOT_JSON',
@@ -93,6 +109,7 @@ export function endingError(ctx: CallContext, ending: Ending): OsirisError {
       `function "${ctx.functionName}" went over its memory limit of ${ctx.memoryMb} MiB; its container was killed`,
     )
   }
+  if (ending.exitCode === CPU_LIMIT_EXIT_CODE) return cpuError(ctx, '; its container was killed')
   const code = ending.exitCode === undefined ? 'it is gone' : `exit code ${ending.exitCode}`
   return new OsirisError(
     'UNAVAILABLE',

@@ -50,6 +50,24 @@ t.test('an executable module: parameters from its header, JSON in and out, stder
   })
   t.same(JSON.parse(result.result), { args: [1, { k: [2] }] })
   t.same(logs, ['error pair: got [1,{"k":[2]}]'])
+  // A busy executable is stopped by its CPU-time limit; the container stays and serves the next call.
+  const busy = await executor.validate('exec', '#!/bin/sh\nwhile :; do :; done\n', 'busy.run')
+  const spun = await executor
+    .invoke({
+      callId: 'c2',
+      functionName: 'busy',
+      module: 'busy',
+      version: 2,
+      codeHash: cache.put(busy.code),
+      args: [],
+      timeoutMs: 10_000,
+      limits: { cpuMs: 300 },
+      ...{ runtime: 'exec' },
+    })
+    .catch((e: unknown) => e)
+  t.ok(spun instanceof OsirisError)
+  t.equal((spun as OsirisError).code, 'DEADLINE_EXCEEDED')
+  t.equal((spun as OsirisError).message, 'function "busy" used more than 300 ms of CPU time')
   const error = await executor.validate('exec', 'echo hi\n', 'nohashbang.run').catch((e: unknown) => e)
   t.ok(error instanceof OsirisError)
   t.equal((error as OsirisError).code, 'COMPILE_ERROR')

@@ -129,6 +129,18 @@ export function conformance(t: Test, subject: Subject): void {
     t.equal(after.coldStart, true, 'on a new instance: the one that timed out was disposed')
   })
 
+  t.test(`${subject.name}: the CPU-time limit ends a busy call before its wall-clock limit`, async (t) => {
+    const { call } = await deployed(t, subject)
+    await rejectsWith(
+      t,
+      call('spin', [], { timeoutMs: 10_000, limits: { cpuMs: 300 } }),
+      'DEADLINE_EXCEEDED',
+      /^function "spin" used more than 300 ms of CPU time/,
+    )
+    const after = await call('add', ['2', '3'])
+    t.equal(after.result, '5', 'the next call succeeds')
+  })
+
   t.test(`${subject.name}: a memory bomb is RESOURCE_EXHAUSTED; the next call gets a new instance`, async (t) => {
     const { call } = await deployed(t, subject)
     await rejectsWith(t, call('hog', []), 'RESOURCE_EXHAUSTED', /hog/)

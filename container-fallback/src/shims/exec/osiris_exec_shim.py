@@ -9,6 +9,7 @@
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -44,6 +45,14 @@ def shape(filename, code):
     return {"functions": [{"name": name, "params": params}]}
 
 
+def arm_cpu_limit(cpu_ms):
+    """In the child before exec (interval timers survive exec): SIGPROF, default action terminate, after cpu_ms of CPU."""
+    signal.signal(signal.SIGPROF, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGPROF})
+    if isinstance(cpu_ms, int) and cpu_ms > 0:
+        signal.setitimer(signal.ITIMER_PROF, cpu_ms / 1000)
+
+
 class Shim:
     def __init__(self):
         self.path = None
@@ -64,11 +73,15 @@ class Shim:
         if self.path is None or request["fn"] != self.name:
             return {"missing": True}
         stdin = "[" + ",".join(request["args"]) + "]"
+        cpu_ms = request.get("cpuMs")
         try:
-            done = subprocess.run([self.path], input=stdin, capture_output=True, text=True, cwd="/tmp")
+            done = subprocess.run([self.path], input=stdin, capture_output=True, text=True, cwd="/tmp",
+                                  preexec_fn=lambda: arm_cpu_limit(cpu_ms))
         except OSError as error:
             return {"error": {"name": type(error).__name__, "message": str(error), "stack": ""}}
         logs = [{"level": "error", "line": line} for line in done.stderr.splitlines()[:MAX_LOG_LINES]]
+        if done.returncode == -signal.SIGPROF:
+            return {"cpu": True, "logs": logs}
         if done.returncode != 0:
             message = "%s exited with code %d" % (self.name, done.returncode)
             return {"error": {"name": "ExitStatus", "message": message, "stack": done.stderr.strip()}, "logs": logs}

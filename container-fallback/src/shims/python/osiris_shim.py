@@ -6,7 +6,10 @@
 # way, strictly request then answer.
 #   {"op": "check", "filename", "code"}  -> {"functions": [...]} | {"compile": {...}}
 #   {"op": "load", "module", "filename", "code"} -> {"loaded": true} | {"error": {...}} | {"compile": {...}}
-#   {"op": "call", "fn", "args": [json, ...]} -> {"result": json, "logs": [...]}
+#   {"op": "call", "fn", "args": [json, ...], "cpuMs"} -> {"result": json, "logs": [...]}
+# A call that uses more than cpuMs of CPU time ends this process: the
+# ITIMER_PROF timer armed for it delivers SIGPROF, whose default action
+# terminates (the container's init then exits 128 + 27).
 #        | {"error": {"name", "message", "stack"}, "logs"} | {"notJson": msg} | {"missing": true}
 # "check" only parses (ast) and never runs the code, so a container that
 # checked a module is still generic; "load" runs the module's top level once.
@@ -16,6 +19,7 @@ import inspect
 import io
 import json
 import os
+import signal
 import socket
 import sys
 import traceback
@@ -129,6 +133,7 @@ class Shim:
         out, err = Logs("info"), Logs("error")
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = out, err
+        arm_cpu_limit(request.get("cpuMs"))
         try:
             value = fn(*args)
             if inspect.isawaitable(value):
@@ -136,6 +141,7 @@ class Shim:
         except BaseException as error:  # noqa: BLE001 - report whatever the function raised
             return {"error": guest_error(error), "logs": self.logs(out, err)}
         finally:
+            signal.setitimer(signal.ITIMER_PROF, 0)
             sys.stdout, sys.stderr = saved
         try:
             result = json.dumps(value, allow_nan=False, separators=(",", ":"))
@@ -158,6 +164,14 @@ class Shim:
         if op == "call":
             return self.call(request)
         return {"fault": "unknown op %r" % (op,)}
+
+
+def arm_cpu_limit(cpu_ms):
+    """SIGPROF, with its default action (terminate), once this process has used cpu_ms more CPU time."""
+    signal.signal(signal.SIGPROF, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGPROF})
+    if isinstance(cpu_ms, int) and cpu_ms > 0:
+        signal.setitimer(signal.ITIMER_PROF, cpu_ms / 1000)
 
 
 async def _await(awaitable):
