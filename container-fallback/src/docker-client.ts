@@ -47,6 +47,8 @@ export interface EngineEvent {
   Action?: string
   id?: string
   Actor?: { ID?: string; Attributes?: Record<string, string> }
+  /** When it happened, ns since the epoch. */
+  timeNano?: number
 }
 
 /** The engine answered with a non-2xx status. */
@@ -219,10 +221,17 @@ export class DockerClient {
    * `signal` aborts. Resolves once the engine has answered, so no event after
    * that moment is missed.
    */
+  /**
+   * Streams the engine's events matching `filters` (from `since`, seconds
+   * since the epoch, when given) into `onEvent`; resolves once the engine
+   * streams. `onEnd` hears that the stream ended without `signal` (the engine
+   * restarted, say).
+   */
   async events(
     filters: Record<string, string[]>,
     onEvent: (event: EngineEvent) => void,
     signal: AbortSignal,
+    options: { since?: number; onEnd?: () => void } = {},
   ): Promise<void> {
     if (this.#closed) throw new OsirisError('CLOSED', 'container engine client is closed')
     const stream = new Client('http://docker', { socketPath: this.socketPath, bodyTimeout: 0 })
@@ -230,7 +239,10 @@ export class DockerClient {
     const response = await stream
       .request({
         method: 'GET',
-        path: `${API}/events?${new URLSearchParams({ filters: JSON.stringify(filters) })}`,
+        path: `${API}/events?${new URLSearchParams({
+          filters: JSON.stringify(filters),
+          ...(options.since === undefined ? {} : { since: String(options.since) }),
+        })}`,
         signal,
       })
       .catch((error: unknown) => {
@@ -257,6 +269,7 @@ export class DockerClient {
     response.body.on('close', () => {
       this.#streams.delete(stream)
       void stream.destroy()
+      if (!signal.aborted) options.onEnd?.()
     })
   }
 

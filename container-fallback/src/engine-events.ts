@@ -10,23 +10,45 @@ import type { DockerClient, EngineEvent } from './docker-client.ts'
 const DIE_WAIT_MS = 10_000
 /** Deaths remembered for a later ending() call; the oldest are forgotten first. */
 const REMEMBERED = 1000
+/** Backoff between attempts to reopen a stream the engine ended, ms. */
+const RELISTEN_MIN_MS = 250
+const RELISTEN_MAX_MS = 5000
 
 export class EngineEvents {
   readonly #oom = new Set<string>()
   readonly #died = new Map<string, number | undefined>()
   readonly #waiters = new Map<string, Set<() => void>>()
   readonly #stop = new AbortController()
+  /** The latest event's time, s: a reopened stream replays from there, so a gap loses nothing. */
+  #lastSeenS: number | undefined
+  #relisten: NodeJS.Timeout | undefined
 
-  /** Starts listening for the containers labelled `label`; resolves once the engine streams. */
+  /**
+   * Starts listening for the containers labelled `label`; resolves once the
+   * engine streams. When the engine ends the stream (it restarted), it is
+   * reopened with backoff, replaying from the last event seen.
+   */
   async listen(docker: DockerClient, label: string): Promise<void> {
+    const since = this.#lastSeenS
     await docker.events(
       { type: ['container'], event: ['oom', 'die'], label: [label] },
       (event) => this.#on(event),
       this.#stop.signal,
+      { ...(since === undefined ? {} : { since }), onEnd: () => this.#reopen(docker, label, RELISTEN_MIN_MS) },
     )
+    this.#lastSeenS ??= Math.floor(Date.now() / 1000)
+  }
+
+  #reopen(docker: DockerClient, label: string, backoffMs: number): void {
+    if (this.#stop.signal.aborted) return
+    this.#relisten = setTimeout(() => {
+      this.listen(docker, label).catch(() => this.#reopen(docker, label, Math.min(backoffMs * 2, RELISTEN_MAX_MS)))
+    }, backoffMs)
+    this.#relisten.unref()
   }
 
   #on(event: EngineEvent): void {
+    if (event.timeNano) this.#lastSeenS = Math.floor(event.timeNano / 1e9)
     const id = event.Actor?.ID ?? event.id
     if (!id) return
     if (event.Action === 'oom') this.#oom.add(id)
@@ -70,5 +92,6 @@ export class EngineEvents {
 
   close(): void {
     this.#stop.abort()
+    clearTimeout(this.#relisten)
   }
 }
