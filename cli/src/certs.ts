@@ -149,7 +149,9 @@ const LOCAL_NAMES = ['DNS:localhost', 'IP:127.0.0.1', 'IP:::1']
 
 export function hostSubject(id: string, names: readonly string[]): Subject {
   if (!NAME.test(id)) throw new UsageError(`host id "${id}" may hold only letters, digits, ".", "_" and "-"`)
-  return { file: id, role: 'host', cn: id, altNames: [`DNS:${id}`, ...LOCAL_NAMES, ...names.map(altName)] }
+  // No loopback names: a host is dialed by the id its certificate names, and a
+  // host certificate must not pass for the controller's address.
+  return { file: id, role: 'host', cn: id, altNames: [`DNS:${id}`, ...names.map(altName)] }
 }
 
 async function inWorkDir(fn: (work: string) => Promise<void>): Promise<void> {

@@ -3,7 +3,7 @@
 // only with a certificate from the cluster CA, for the role host and under the
 // id it names; a host serves only the controller's certificate. Then the whole
 // thing through `osiris start --tls`.
-import { execFile } from 'node:child_process'
+import { type ChildProcess, execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:https'
 import { tmpdir } from 'node:os'
@@ -13,11 +13,14 @@ import * as grpc from '@grpc/grpc-js'
 import { Controller } from '@osiris/controller'
 import { Host } from '@osiris/isolate-host'
 import {
+  bindServer,
   type ControllerMessage,
   dialTls,
   type HostMessageOut,
   HostRegistry,
   HostService,
+  loadTls,
+  serverCredentials,
   type TlsDial,
 } from '@osiris/proto'
 import { connect, type OsirisError } from '@osiris/sdk'
@@ -33,6 +36,17 @@ function runPython(code: string, env: Record<string, string>): Promise<{ stdout:
     execFile('python3', ['-c', code], options, (error, stdout, stderr) =>
       resolve({ stdout, stderr: stderr || (error ? String(error) : '') }),
     )
+  })
+}
+
+/** The first line a child process writes to stderr. */
+function firstStderrLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve) => {
+    let stderr = ''
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
+      if (stderr.includes('\n')) resolve(stderr.slice(0, stderr.indexOf('\n')))
+    })
   })
 }
 
@@ -83,12 +97,19 @@ function register(dial: TlsDial | undefined, hostId: string): Promise<grpc.Statu
   })
 }
 
-/** TLS to `address` trusting the cluster CA, presenting the certificate `name` from `at` (none: no certificate). */
-const tlsTo = (address: string, at?: string, name?: string): TlsDial =>
-  dialTls(address, {
-    ca: pem('ca.pem'),
-    ...(at && name && { cert: readFileSync(join(at, `${name}.pem`)), key: readFileSync(join(at, `${name}.key`)) }),
-  })
+/**
+ * TLS to `address` trusting the cluster CA, presenting the certificate `name`
+ * from `at` (none: no certificate); `host` names the host expected there.
+ */
+const tlsTo = (address: string, at?: string, name?: string, host?: string): TlsDial =>
+  dialTls(
+    address,
+    {
+      ca: pem('ca.pem'),
+      ...(at && name && { cert: readFileSync(join(at, `${name}.pem`)), key: readFileSync(join(at, `${name}.key`)) }),
+    },
+    host === undefined ? undefined : { role: 'host', name: host },
+  )
 
 t.test('only a certificate from the cluster CA, for a host, under its own id, may register', async (t) => {
   const none = await register(tlsTo(controller.address), 'host-1')
@@ -128,19 +149,28 @@ t.test('a host that does not trust the controller says so, and keeps trying', as
     ...['--tls-ca', join(foreign, 'ca.pem'), '--pool', '1'],
   ])
   stopOnTeardown(t, host)
-  let stderr = ''
-  await new Promise<void>((resolve) => {
-    host.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString()
-      if (stderr.includes('\n')) resolve()
-    })
-  })
   t.match(
-    stderr,
+    await firstStderrLine(host),
     new RegExp(`^cannot reach controller ${controller.address} \\(retrying\\): .*certificate`),
     'the reason names the certificate',
   )
   t.same(controller.hosts.list(), [], 'and it is not registered')
+})
+
+t.test('a host does not take another host for its controller', async (t) => {
+  // A server holding host-2's certificate (from the right CA) where the host looks for its controller.
+  const impostor = new grpc.Server()
+  const port = await bindServer(impostor, '127.0.0.1', 0, serverCredentials(loadTls(files(certs, 'host-2')), 'request'))
+  t.teardown(() => impostor.forceShutdown())
+  const host = spawnAsUser(process.execPath, [
+    ...['--no-node-snapshot', '--conditions=osiris-source', BIN, 'host', '--controller', `127.0.0.1:${port}`],
+    ...['--tls', certs, '--id', 'host-1', '--pool', '1'],
+  ])
+  stopOnTeardown(t, host)
+  t.match(
+    await firstStderrLine(host),
+    /^cannot reach controller 127\.0\.0\.1:\d+ \(retrying\): .*a certificate for a host peer may not serve as controller/,
+  )
 })
 
 t.test('a host must be started with a host certificate, under its id', async (t) => {
@@ -211,10 +241,10 @@ t.test('with its certificate a host registers under the certificate id and serve
       )
     })
   }
-  const fromHost = await invoke(tlsTo(host.address, certs, 'host-2'))
+  const fromHost = await invoke(tlsTo(host.address, certs, 'host-2', 'host-1'))
   t.equal(fromHost?.code, grpc.status.PERMISSION_DENIED)
   t.equal(fromHost?.details, 'a certificate for a host peer may not call a host')
-  const anonymous = await invoke(tlsTo(host.address))
+  const anonymous = await invoke(tlsTo(host.address, undefined, undefined, 'host-1'))
   t.equal(anonymous?.code, grpc.status.UNAVAILABLE, 'no client certificate: no handshake')
 })
 

@@ -174,7 +174,7 @@ export class Host {
     }
     registry = new RegistryClient({
       controller: options.controller,
-      tls: tls && dialTls(options.controller, tls),
+      tls: tls && dialTls(options.controller, tls, { role: 'controller' }),
       token: options.token,
       register: {
         hostId: options.hostId,

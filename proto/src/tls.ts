@@ -173,32 +173,34 @@ const IP_SERVER_NAME = 'osiris'
 
 /**
  * Dials `address` over TLS, trusting `tls.ca`, presenting the dialer's own
- * certificate when it has one. With `expect`, the server's certificate must
- * name that role and name (hosts are dialed by address but known by id);
- * without, the server's certificate must name the address's host, as usual.
- * grpc-js sends the target's host as the TLS server name, which Node refuses
- * to be an IP address (DEP0123): for an IP target another name is sent, and
- * the certificate is still checked against the IP.
+ * certificate when it has one. The server's certificate must name the
+ * address's host, as usual, and with `expect` also that role; with
+ * `expect.name`, that name instead of the address (hosts are dialed by
+ * address but known by id). grpc-js sends the target's host as the TLS server
+ * name, which Node refuses to be an IP address (DEP0123): for an IP target
+ * another name is sent, and the certificate is still checked against the IP.
  */
 export function dialTls(
   address: string,
   tls: { ca: Buffer; cert?: Buffer | undefined; key?: Buffer | undefined },
-  expect?: { role: NodeRole; name: string },
+  expect?: { role: NodeRole; name?: string },
 ): TlsDial {
-  const verify: grpc.VerifyOptions = {}
   const options: grpc.ChannelOptions = {}
-  if (expect) {
-    options['grpc.ssl_target_name_override'] = expect.name
-    verify.checkServerIdentity = (_name, cert) => {
-      const refusal = refusePeer(fromPeer(cert), expect.role, `serve as ${expect.role} "${expect.name}"`, expect.name)
-      return refusal === undefined ? undefined : new Error(refusal)
-    }
-  } else {
-    const host = hostOf(address)
-    if (isIP(host)) {
-      options['grpc.ssl_target_name_override'] = IP_SERVER_NAME
-      verify.checkServerIdentity = (_name, cert) => checkServerIdentity(host, cert)
-    }
+  const host = hostOf(address)
+  const name = expect?.name ?? host
+  if (expect?.name !== undefined || isIP(host)) {
+    options['grpc.ssl_target_name_override'] = expect?.name ?? IP_SERVER_NAME
+  }
+  const verify: grpc.VerifyOptions = {
+    checkServerIdentity: (_sent, cert) => {
+      if (expect) {
+        const what = `serve as ${expect.role}${expect.name === undefined ? '' : ` "${expect.name}"`}`
+        const refusal = refusePeer(fromPeer(cert), expect.role, what, expect.name)
+        if (refusal !== undefined) return new Error(refusal)
+        if (expect.name !== undefined) return undefined
+      }
+      return checkServerIdentity(name, cert)
+    },
   }
   return { credentials: grpc.credentials.createSsl(tls.ca, tls.key ?? null, tls.cert ?? null, verify), options }
 }
