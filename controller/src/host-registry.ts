@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events'
 import * as grpc from '@grpc/grpc-js'
 import {
+  CHANNEL_OPTIONS,
   type ControllerMessageOut,
   type HostMessage,
   HostService,
@@ -50,8 +51,8 @@ export class HostEntry {
     this.capacity = info.capacity
     this.pid = info.pid
     this.client = dial
-      ? new HostService(info.address, dial.credentials, dial.options)
-      : new HostService(info.address, grpc.credentials.createInsecure())
+      ? new HostService(info.address, dial.credentials, { ...CHANNEL_OPTIONS, ...dial.options })
+      : new HostService(info.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS)
     this.#stream = stream
   }
 

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import * as grpc from '@grpc/grpc-js'
 import {
   type CallResponse,
+  CHANNEL_OPTIONS,
   ClusterService,
   type ClusterServiceClient,
   type DeployResponse,
@@ -123,6 +124,7 @@ export class OsirisClient {
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
       'grpc.max_receive_message_length': 16 * 1024 * 1024,
+      ...CHANNEL_OPTIONS,
       ...tls?.options,
     })
     this.#functions = new FunctionService(address, credentials, { channelOverride: this.#calls.getChannel() })
