@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { ContainerExecutor, DockerClient, RUNTIMES } from '@osiris/container-fallback'
 import { Controller, loadTokens, type Role } from '@osiris/controller'
 import { Host, type StartHostOptions } from '@osiris/isolate-host'
-import type { TlsFiles } from '@osiris/proto'
+import { parseAddress, type TlsFiles } from '@osiris/proto'
 import { parse, port, positiveInt, UsageError } from './args.ts'
 import { log } from './log.ts'
 import { onShutdown } from './shutdown.ts'
@@ -144,6 +144,18 @@ function tlsFiles(values: Values, name: string | undefined): TlsFiles | undefine
     )
   }
   return { cert, key, ca }
+}
+
+/**
+ * Where this machine's own processes reach a server bound to `address`: a
+ * wildcard bind (0.0.0.0, ::) is dialed on loopback, which the controller's
+ * certificate names, where the wildcard is no address to verify.
+ */
+function localAddress(address: string): string {
+  const { host, port } = parseAddress(address)
+  if (host === '0.0.0.0') return `127.0.0.1:${port}`
+  if (host === '::') return `[::1]:${port}`
+  return address
 }
 
 /** Host tuning flags passed on to each supervised host child. */
@@ -317,7 +329,7 @@ export async function start(argv: string[]): Promise<void> {
           MAIN,
           'host',
           '--controller',
-          controller.address,
+          localAddress(controller.address),
           ...hostTls(i),
           ...tuning,
         ],
