@@ -40,8 +40,11 @@ class Client:
         self._host = parts.hostname
         self._port = parts.port or (443 if self._https else 80)
         self._token = token if token is not None else os.environ.get("OSIRIS_TOKEN")
-        cafile = ca if ca is not None else os.environ.get("OSIRIS_CA")
-        self._tls = ssl.create_default_context(cafile=cafile) if self._https else None
+        cafile = ca if ca is not None else (os.environ.get("OSIRIS_CA") or None)
+        try:
+            self._tls = ssl.create_default_context(cafile=cafile) if self._https else None
+        except (OSError, ssl.SSLError) as error:
+            raise InvalidArgument(f"cannot use the CA certificate {cafile!r}: {error}") from error
         self.timeout = timeout
         self._local = threading.local()
         self._connections: list[http.client.HTTPConnection] = []

@@ -111,6 +111,12 @@ class Errors(unittest.TestCase):
         with self.assertRaises(osiris.InvalidArgument):
             osiris.Client("ftp://example")
 
+    def test_missing_ca_file(self):
+        with self.assertRaises(osiris.InvalidArgument) as caught:
+            osiris.Client("https://127.0.0.1:1", ca="/nonexistent/ca.pem")
+        self.assertEqual(caught.exception.code, "INVALID_ARGUMENT")
+        self.assertIn("cannot use the CA certificate '/nonexistent/ca.pem'", caught.exception.message)
+
     def test_closed_client(self):
         client = osiris.Client()
         client.close()
