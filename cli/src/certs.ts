@@ -18,11 +18,15 @@ export const DEFAULT_CERTS_DIR = '.osiris/certs'
 
 export const CERTS_USAGE = `Usage: osiris certs init [options]
        osiris certs host ID [options]
+       osiris certs client NAME --role admin|invoke [options]
 
 Makes what TLS needs, for development and small clusters:
-  init     a CA, the controller's certificate, and certificates for hosts
-           host-1 … host-N, in DIR
-  host ID  one more host certificate, signed by the CA already in DIR
+  init         a CA, the controller's certificate, and certificates for hosts
+               host-1 … host-N, in DIR
+  host ID      one more host certificate, signed by the CA already in DIR
+  client NAME  a client certificate whose role (admin or invoke) the
+               controller takes as credentials when auth is on, instead of a
+               token: --cert DIR/client-NAME.pem --key DIR/client-NAME.key
 
 Options:
   --dir DIR      where the files go (default ./${DEFAULT_CERTS_DIR})
@@ -32,6 +36,7 @@ Options:
                  (repeatable)
   --days N       how long the certificates are valid (default 365)
   --force        init: replace the CA in DIR (what it signed stops working)
+  --role ROLE    client: admin or invoke
 
 Files: ca.pem (clients trust it: --ca FILE or OSIRIS_CA), ca.key (keep it
 secret), controller.pem + .key, host-N.pem + .key. Then:
@@ -61,9 +66,9 @@ async function openssl(args: string[]): Promise<void> {
 }
 
 interface Subject {
-  /** File name stem in the directory: ca, controller, host-1 … */
+  /** File name stem in the directory: ca, controller, host-1, client-NAME … */
   file: string
-  role: 'ca' | 'controller' | 'host'
+  role: 'ca' | 'controller' | 'host' | 'admin' | 'invoke'
   cn: string
   altNames: string[]
 }
@@ -99,7 +104,7 @@ async function makeCa(dir: string, days: number, work: string): Promise<void> {
   await openssl([...args, '-subj', subject, '-out', join(dir, 'ca.pem')])
 }
 
-/** A certificate for `s`, signed by the CA in `dir`, usable to serve and to dial. */
+/** A certificate for `s`, signed by the CA in `dir`: to serve and to dial, or (no altNames) only to dial. */
 async function makeLeaf(dir: string, s: Subject, days: number, work: string): Promise<void> {
   const key = join(dir, `${s.file}.key`)
   await makeKey(key)
@@ -114,8 +119,8 @@ async function makeLeaf(dir: string, s: Subject, days: number, work: string): Pr
       '[leaf]',
       'basicConstraints = critical, CA:FALSE',
       'keyUsage = critical, digitalSignature',
-      'extendedKeyUsage = serverAuth, clientAuth',
-      `subjectAltName = ${s.altNames.join(', ')}`,
+      s.altNames.length > 0 ? 'extendedKeyUsage = serverAuth, clientAuth' : 'extendedKeyUsage = clientAuth',
+      ...(s.altNames.length > 0 ? [`subjectAltName = ${s.altNames.join(', ')}`] : []),
       'subjectKeyIdentifier = hash',
       'authorityKeyIdentifier = keyid',
       '',
@@ -154,6 +159,12 @@ export function hostSubject(id: string, names: readonly string[]): Subject {
   return { file: id, role: 'host', cn: id, altNames: [`DNS:${id}`, ...names.map(altName)] }
 }
 
+function requireCa(dir: string): void {
+  if (!existsSync(join(dir, 'ca.key'))) {
+    throw new UsageError(`${dir} has no CA (ca.key); run osiris certs init --dir ${dir} first`)
+  }
+}
+
 async function inWorkDir(fn: (work: string) => Promise<void>): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'osiris-certs-'))
   try {
@@ -172,6 +183,7 @@ export async function certs(argv: string[]): Promise<void> {
       name: { type: 'string', multiple: true },
       days: { type: 'string' },
       force: { type: 'boolean' },
+      role: { type: 'string' },
     },
     CERTS_USAGE,
   )
@@ -184,6 +196,7 @@ export async function certs(argv: string[]): Promise<void> {
   const names = values.name ?? []
   const [action, ...rest] = positionals
   const made: string[] = []
+  if (values.role !== undefined && action !== 'client') throw new UsageError('--role goes with certs client')
   if (action === 'init' && rest.length === 0) {
     if (existsSync(join(dir, 'ca.pem')) && !values.force) {
       throw new UsageError(`${dir} already has a CA (ca.pem); pass --force to replace it and everything it signed`)
@@ -208,14 +221,22 @@ export async function certs(argv: string[]): Promise<void> {
     })
   } else if (action === 'host' && rest.length === 1 && rest[0]) {
     if (values.hosts !== undefined || values.force) throw new UsageError('--hosts and --force go with certs init')
-    if (!existsSync(join(dir, 'ca.key'))) {
-      throw new UsageError(`${dir} has no CA (ca.key); run osiris certs init --dir ${dir} first`)
-    }
+    requireCa(dir)
     const subject = hostSubject(rest[0], names)
     await inWorkDir((work) => makeLeaf(dir, subject, days, work))
     made.push(`${subject.file}.pem`, `${subject.file}.key`)
+  } else if (action === 'client' && rest.length === 1 && rest[0]) {
+    const role = values.role
+    if (role !== 'admin' && role !== 'invoke') throw new UsageError('certs client needs --role admin or --role invoke')
+    if (names.length > 0) throw new UsageError('--name goes with init and host, not client')
+    const name = rest[0]
+    if (!NAME.test(name)) throw new UsageError(`client name "${name}" may hold only letters, digits, ".", "_" and "-"`)
+    requireCa(dir)
+    const subject: Subject = { file: `client-${name}`, role, cn: name, altNames: [] }
+    await inWorkDir((work) => makeLeaf(dir, subject, days, work))
+    made.push(`${subject.file}.pem`, `${subject.file}.key`)
   } else {
-    throw new UsageError(`certs takes "init" or "host ID"\n\n${CERTS_USAGE}`)
+    throw new UsageError(`certs takes "init", "host ID" or "client NAME"\n\n${CERTS_USAGE}`)
   }
   process.stdout.write(`wrote ${made.join(', ')} in ${dir}\n`)
 }

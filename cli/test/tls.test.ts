@@ -262,7 +262,108 @@ t.test('the HTTP gateway serves HTTPS', async (t) => {
     })
   const ok = await get(pem('ca.pem'))
   t.equal(ok.status, 200)
-  await t.rejects(get(readFileSync(join(foreign, 'ca.pem'))), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' })
+  await t.rejects(get(readFileSync(join(foreign, 'ca.pem'))), { code: 'SELF_SIGNED_CERT_IN_CHAIN' })
+})
+
+t.test('with auth on, a client certificate from the CA stands in for a token, with its role', async (t) => {
+  for (const [at, name, role] of [
+    [certs, 'ada', 'invoke'],
+    [certs, 'root', 'admin'],
+    [foreign, 'eve', 'admin'],
+  ] as const) {
+    const made = await runCli(['certs', 'client', name, '--role', role, '--dir', at])
+    t.equal(made.stdout, `wrote client-${name}.pem, client-${name}.key in ${at}\n`, made.stderr)
+  }
+  const ADMIN = 'tls-admin-token-0123456789'
+  const secured = await Controller.start({
+    listen: '127.0.0.1:0',
+    httpListen: '127.0.0.1:0',
+    dataDir: join(dir, 'auth-data'),
+    tls: files(certs, 'controller'),
+    tokens: [{ role: 'admin', token: ADMIN }],
+  })
+  t.teardown(() => secured.close(1000))
+  // No host token: its certificate (OU=host) is its credential.
+  const host = await Host.start({ controller: secured.address, poolTarget: 1, tls: files(certs, 'host-1') })
+  t.teardown(() => host.close(1000))
+  await host.registered()
+
+  const as = (at: string, name: string, token?: string) => {
+    const client = connect(secured.address, {
+      ca: pem('ca.pem'),
+      cert: readFileSync(join(at, `client-${name}.pem`)),
+      key: readFileSync(join(at, `client-${name}.key`)),
+      ...(token ? { token } : {}),
+    })
+    t.teardown(() => client.close())
+    return client
+  }
+  t.throws(() => connect(secured.address, { ca: pem('ca.pem'), cert: pem('client-ada.pem') }), {
+    code: 'INVALID_ARGUMENT',
+    message: 'a client certificate needs its key, and a key its certificate',
+  })
+  t.throws(() => connect(secured.address, { cert: pem('client-ada.pem'), key: pem('client-ada.key') }), {
+    code: 'INVALID_ARGUMENT',
+    message: 'a client certificate needs TLS: give the CA too (ca or OSIRIS_CA)',
+  })
+  const failure = (promise: Promise<unknown>) =>
+    promise.then(
+      () => undefined,
+      (e: unknown) => e as OsirisError,
+    )
+  const source = 'export function addNumbers(a, b) { return a + b }'
+  await as(certs, 'root').deploy(source, { module: 'math', runtime: 'js' })
+  const invoker = as(certs, 'ada')
+  t.equal(await invoker.callFunction('addNumbers', 3, 5), 8, 'an invoke certificate calls')
+  const denied = await failure(invoker.deploy(source, { module: 'math', runtime: 'js' }))
+  t.same([denied?.code, denied?.message], ['PERMISSION_DENIED', 'a certificate with role "invoke" may not deploy'])
+  t.ok((await as(certs, 'ada', ADMIN).deploy(source, { module: 'math', runtime: 'js' })).version > 0, 'a token wins')
+  const stranger = await failure(as(foreign, 'eve').callFunction('addNumbers', 1, 2))
+  t.same(
+    [stranger?.code, stranger?.message],
+    ['UNAUTHENTICATED', 'missing credentials: send "authorization: Bearer TOKEN"'],
+    'a certificate from another CA is no credential',
+  )
+
+  const [hostname, port] = secured.httpAddress.split(':')
+  const list = (at?: string, name?: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const client =
+        at && name
+          ? { cert: readFileSync(join(at, `client-${name}.pem`)), key: readFileSync(join(at, `client-${name}.key`)) }
+          : {}
+      const req = request(
+        { hostname, port: Number(port), path: '/v1/functions', ca: pem('ca.pem'), ...client },
+        (res) => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        },
+      )
+      req.on('error', reject)
+      req.end()
+    })
+  t.equal(await list(certs, 'ada'), 200, 'HTTPS with an invoke certificate')
+  t.equal(await list(), 401, 'HTTPS with neither token nor certificate')
+  t.equal(await list(foreign, 'eve'), 401, 'HTTPS with a certificate from another CA')
+
+  const cli = await runCli(['call', 'addNumbers', '3', '5', '--ca', join(certs, 'ca.pem')], {
+    OSIRIS_ADDR: secured.address,
+    OSIRIS_CERT: join(certs, 'client-ada.pem'),
+    OSIRIS_KEY: join(certs, 'client-ada.key'),
+  })
+  t.equal(cli.stdout, '8\n', `the CLI with OSIRIS_CERT/OSIRIS_KEY: ${cli.stderr}`)
+  const cliFlags = await runCli([
+    ...['call', 'addNumbers', '1', '2', '--addr', secured.address, '--ca', join(certs, 'ca.pem')],
+    ...['--cert', join(certs, 'client-ada.pem'), '--key', join(certs, 'client-ada.key')],
+  ])
+  t.equal(cliFlags.stdout, '3\n', `the CLI with --cert/--key: ${cliFlags.stderr}`)
+  const python = await runPython("import osiris; print(osiris.call_function('addNumbers', 3, 5))", {
+    OSIRIS_URL: `https://${secured.httpAddress}`,
+    OSIRIS_CA: join(certs, 'ca.pem'),
+    OSIRIS_CERT: join(certs, 'client-ada.pem'),
+    OSIRIS_KEY: join(certs, 'client-ada.key'),
+  })
+  t.equal(python.stdout, '8\n', `the Python SDK with a client certificate: ${python.stderr}`)
 })
 
 t.test('osiris start --tls: hosts register with their certificates; client verbs take --ca', async (t) => {

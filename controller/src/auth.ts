@@ -5,11 +5,13 @@
 //   host    register as a host and fetch code
 // Tokens come from a file or the environment; comparison takes the same time
 // whatever the token (each candidate is hashed and compared in full).
-// With no tokens configured, auth is off and the controller refuses to listen
-// anywhere but loopback.
+// With TLS on, a client certificate from the cluster CA whose OU is a role
+// (`osiris certs client NAME --role invoke`) is a credential too, for callers
+// that send no token. With no tokens configured, auth is off and the
+// controller refuses to listen anywhere but loopback.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { OsirisError } from '@osiris/proto'
+import { type Identity, OsirisError } from '@osiris/proto'
 
 export const ROLES = ['admin', 'invoke', 'host'] as const
 export type Role = (typeof ROLES)[number]
@@ -76,7 +78,7 @@ export class Authenticator {
   }
 
   /** The role of the bearer token in `header`; throws UNAUTHENTICATED. */
-  #roleOf(header: string | undefined): Role {
+  #tokenRole(header: string | undefined): Role {
     const match = /^Bearer\s+(\S+)$/i.exec(header ?? '')
     if (!match?.[1]) throw new OsirisError('UNAUTHENTICATED', 'missing credentials: send "authorization: Bearer TOKEN"')
     const presented = digest(match[1])
@@ -88,12 +90,18 @@ export class Authenticator {
     return found
   }
 
-  /** Checks that `header` carries a token allowed to do what `needed` may; a no-op with auth off. */
-  check(header: string | undefined, needed: Role, what: string): void {
+  /**
+   * Checks that the caller may do what `needed` may: by the token in `header`,
+   * else by the role its verified client certificate names (`peer`). A no-op
+   * with auth off.
+   */
+  check(header: string | undefined, needed: Role, what: string, peer?: Identity): void {
     if (!this.enabled) return
-    const role = this.#roleOf(header)
+    const certified = header === undefined && peer !== undefined && isRole(peer.role) ? peer.role : undefined
+    const role = certified ?? this.#tokenRole(header)
     if (!ALLOWED[needed].has(role)) {
-      throw new OsirisError('PERMISSION_DENIED', `a token with role "${role}" may not ${what}`)
+      const credential = certified ? 'a certificate' : 'a token'
+      throw new OsirisError('PERMISSION_DENIED', `${credential} with role "${role}" may not ${what}`)
     }
   }
 }

@@ -47,7 +47,7 @@ async function whileNotCancelled<T>(
   }
 }
 
-type AnyCall = { metadata: grpc.Metadata }
+type AnyCall = { metadata: grpc.Metadata } & PeerCall
 
 /** Wraps a handler so it runs only for a token allowed `role`. */
 function guarded<C extends AnyCall, R>(
@@ -57,7 +57,7 @@ function guarded<C extends AnyCall, R>(
   fn: (call: C) => Promise<R> | R,
 ): (call: C) => Promise<R> | R {
   return (call) => {
-    auth.check(call.metadata.get('authorization')[0]?.toString(), role, what)
+    auth.check(call.metadata.get('authorization')[0]?.toString(), role, what, peerIdentity(call))
     return fn(call)
   }
 }
@@ -91,7 +91,7 @@ export function functionServiceHandlers(
     TailLogs: (call) => {
       const { name, follow, limit } = call.request
       try {
-        auth.check(call.metadata.get('authorization')[0]?.toString(), 'admin', 'read logs')
+        auth.check(call.metadata.get('authorization')[0]?.toString(), 'admin', 'read logs', peerIdentity(call))
         const recent = logs.recent(name, limit || DEFAULT_TAIL)
         if (recent.length === 0 && !functions.has(name)) {
           throw new OsirisError('NOT_FOUND', `function "${name}" is not deployed and has no logs`)
@@ -143,7 +143,12 @@ export function hostRegistryHandlers(
       let certified: string | undefined
       try {
         certified = certifiedHost(mtls, stream, 'register as a host')
-        auth.check(stream.metadata.get('authorization')[0]?.toString(), 'host', 'register as a host')
+        auth.check(
+          stream.metadata.get('authorization')[0]?.toString(),
+          'host',
+          'register as a host',
+          peerIdentity(stream),
+        )
       } catch (error) {
         stream.emit('error', toServiceError(error))
         return

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createTlsServer } from 'node:https'
-import { type CallResponse, ERROR_CODES, FunctionError, OsirisError } from '@osiris/proto'
+import { type CallResponse, ERROR_CODES, FunctionError, OsirisError, socketIdentity } from '@osiris/proto'
 import type { Authenticator, Role } from './auth.ts'
 import type { Dispatcher } from './dispatcher.ts'
 import type { FunctionRegistry } from './function-registry.ts'
@@ -18,8 +18,8 @@ export const OPENAPI_DOCUMENT = readFileSync(new URL('../openapi.json', import.m
 export interface GatewayOptions {
   maxBodyBytes: number
   callTimeoutMs: number
-  /** Serve HTTPS with this certificate and key. */
-  tls?: { cert: Buffer; key: Buffer } | undefined
+  /** Serve HTTPS with this certificate and key; client certificates from `ca` are asked for, not required. */
+  tls?: { cert: Buffer; key: Buffer; ca: Buffer } | undefined
 }
 
 interface Context {
@@ -176,7 +176,7 @@ export function createGateway(ctx: Context): Server {
       throw new OsirisError('NOT_FOUND', `no route for ${req.method} ${pathname}`)
     }
     const needed = match.route.role
-    if (needed) ctx.auth.check(req.headers.authorization, needed.role, needed.what)
+    if (needed) ctx.auth.check(req.headers.authorization, needed.role, needed.what, socketIdentity(req.socket))
     await match.route.handle(ctx, req, res, match.m.slice(1).map(decodeURIComponent))
   }
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -186,5 +186,6 @@ export function createGateway(ctx: Context): Server {
     })
   }
   const { tls } = ctx.options
-  return tls ? createTlsServer({ cert: tls.cert, key: tls.key }, handle) : createServer(handle)
+  const options = { cert: tls?.cert, key: tls?.key, ca: tls?.ca, requestCert: true, rejectUnauthorized: false }
+  return tls ? createTlsServer(options, handle) : createServer(handle)
 }

@@ -10,8 +10,9 @@
 
 import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import type { Socket } from 'node:net'
 import { isIP } from 'node:net'
-import { checkServerIdentity, type PeerCertificate } from 'node:tls'
+import { checkServerIdentity, type PeerCertificate, TLSSocket } from 'node:tls'
 import * as grpc from '@grpc/grpc-js'
 import { OsirisError } from './errors.ts'
 import { parseAddress } from './grpc-util.ts'
@@ -94,6 +95,13 @@ export interface PeerCall {
 export function peerIdentity(call: PeerCall): Identity | undefined {
   const cert = call.getAuthContext().sslPeerCertificate
   return cert ? fromPeer(cert) : undefined
+}
+
+/** The identity of the peer on an HTTPS request's socket, when its certificate chains to the CA. */
+export function socketIdentity(socket: Socket): Identity | undefined {
+  if (!(socket instanceof TLSSocket) || !socket.authorized) return undefined
+  const cert = socket.getPeerCertificate()
+  return cert.raw ? fromPeer(cert) : undefined
 }
 
 /** Why a peer may not do `what` unless it holds a certificate for `role` (and `name`), or undefined when it may. */

@@ -40,7 +40,15 @@ export interface ConnectOptions {
    * $OSIRIS_CA, else plaintext (for loopback and trusted networks).
    */
   ca?: string | Buffer
-  /** Channel credentials of your own; they win over `ca`. */
+  /**
+   * With TLS, a client certificate and its key (PEM) to present, e.g. from
+   * `osiris certs client NAME --role invoke`: the controller takes its role as
+   * credentials when no token is sent. Default: the files $OSIRIS_CERT and
+   * $OSIRIS_KEY name.
+   */
+  cert?: string | Buffer
+  key?: string | Buffer
+  /** Channel credentials of your own; they win over `ca`, `cert` and `key`. */
   credentials?: grpc.ChannelCredentials
   /** API token sent as `authorization: Bearer` on every request. Default: $OSIRIS_TOKEN. */
   token?: string
@@ -75,19 +83,33 @@ export interface DeployOptions {
   egressAllow?: string[]
 }
 
-/** TLS with `ca` (PEM), else with the file $OSIRIS_CA names; neither: plaintext (undefined). */
-function tlsFor(address: string, ca: string | Buffer | undefined): TlsDial | undefined {
-  if (ca !== undefined) return dialTls(address, { ca: Buffer.from(ca) })
-  const file = process.env.OSIRIS_CA
+/** `given` as a Buffer, else the file environment variable `name` names, else undefined. */
+function pem(given: string | Buffer | undefined, name: string, what: string): Buffer | undefined {
+  if (given !== undefined) return Buffer.from(given)
+  const file = process.env[name]
   if (!file) return undefined
   try {
-    return dialTls(address, { ca: readFileSync(file) })
+    return readFileSync(file)
   } catch (error) {
-    throw new OsirisError(
-      'INVALID_ARGUMENT',
-      `cannot read the CA certificate OSIRIS_CA=${file}: ${(error as Error).message}`,
-    )
+    throw new OsirisError('INVALID_ARGUMENT', `cannot read the ${what} ${name}=${file}: ${(error as Error).message}`)
   }
+}
+
+/** TLS with the CA (`ca` or $OSIRIS_CA) and the client certificate if any; no CA: plaintext (undefined). */
+function tlsFor(address: string, options: ConnectOptions): TlsDial | undefined {
+  const ca = pem(options.ca, 'OSIRIS_CA', 'CA certificate')
+  const cert = pem(options.cert, 'OSIRIS_CERT', 'client certificate')
+  const key = pem(options.key, 'OSIRIS_KEY', 'client key')
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new OsirisError('INVALID_ARGUMENT', 'a client certificate needs its key, and a key its certificate')
+  }
+  if (ca === undefined) {
+    if (cert !== undefined) {
+      throw new OsirisError('INVALID_ARGUMENT', 'a client certificate needs TLS: give the CA too (ca or OSIRIS_CA)')
+    }
+    return undefined
+  }
+  return dialTls(address, { ca, cert, key })
 }
 
 function encodeArguments(name: string, args: readonly unknown[]): string[] {
@@ -118,7 +140,7 @@ export class OsirisClient {
     this.address = address
     this.#timeoutMs = options.timeoutMs
     this.#token = options.token ?? (process.env.OSIRIS_TOKEN || undefined)
-    const tls = options.credentials ? undefined : tlsFor(address, options.ca)
+    const tls = options.credentials ? undefined : tlsFor(address, options)
     const credentials = options.credentials ?? tls?.credentials ?? grpc.credentials.createInsecure()
     this.#calls = new OsirisService(address, credentials, {
       'grpc.keepalive_time_ms': 30_000,

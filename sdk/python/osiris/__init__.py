@@ -3,9 +3,9 @@
     import osiris
     response = osiris.call_function('add_numbers', 3, 5)   # 8
 
-The module-level functions use a default client configured from ``OSIRIS_URL``, ``OSIRIS_TOKEN`` and
-``OSIRIS_CA``; ``osiris.Client(url, token=None, timeout=30.0, ca=None)`` makes an explicit one.
-Standard library only.
+The module-level functions use a default client configured from ``OSIRIS_URL``, ``OSIRIS_TOKEN``,
+``OSIRIS_CA``, ``OSIRIS_CERT`` and ``OSIRIS_KEY``; ``osiris.Client(url, token=None, timeout=30.0,
+ca=None, cert=None, key=None)`` makes an explicit one. Standard library only.
 """
 
 from __future__ import annotations

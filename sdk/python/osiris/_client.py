@@ -27,11 +27,13 @@ class Client:
     (sent as ``Authorization: Bearer``); ``timeout`` is the default deadline of a call in seconds.
     ``ca`` (default ``$OSIRIS_CA``) is a CA certificate file for an ``https://`` url: the controller's
     certificate must chain to it (e.g. the ca.pem of ``osiris certs init``); without it, the system's
-    trusted CAs.
+    trusted CAs. ``cert`` and ``key`` (default ``$OSIRIS_CERT``, ``$OSIRIS_KEY``) are a client
+    certificate and key file to present (``osiris certs client NAME --role invoke``): the controller
+    takes the certificate's role as credentials when no token is sent.
     """
 
     def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 30.0,
-                 ca: str | None = None) -> None:
+                 ca: str | None = None, cert: str | None = None, key: str | None = None) -> None:
         self.url = url or os.environ.get("OSIRIS_URL") or DEFAULT_URL
         parts = urllib.parse.urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -41,10 +43,19 @@ class Client:
         self._port = parts.port or (443 if self._https else 80)
         self._token = token if token is not None else os.environ.get("OSIRIS_TOKEN")
         cafile = ca if ca is not None else (os.environ.get("OSIRIS_CA") or None)
-        try:
-            self._tls = ssl.create_default_context(cafile=cafile) if self._https else None
-        except (OSError, ssl.SSLError) as error:
-            raise InvalidArgument(f"cannot use the CA certificate {cafile!r}: {error}") from error
+        certfile = cert if cert is not None else (os.environ.get("OSIRIS_CERT") or None)
+        keyfile = key if key is not None else (os.environ.get("OSIRIS_KEY") or None)
+        self._tls = None
+        if self._https:
+            try:
+                self._tls = ssl.create_default_context(cafile=cafile)
+            except (OSError, ssl.SSLError) as error:
+                raise InvalidArgument(f"cannot use the CA certificate {cafile!r}: {error}") from error
+            if certfile is not None:
+                try:
+                    self._tls.load_cert_chain(certfile, keyfile)
+                except (OSError, ssl.SSLError) as error:
+                    raise InvalidArgument(f"cannot use the client certificate {certfile!r}: {error}") from error
         self.timeout = timeout
         self._local = threading.local()
         self._connections: list[http.client.HTTPConnection] = []
