@@ -23,6 +23,11 @@ export function parse<O extends Options>(argv: string[], options: O, usage: stri
   }
 }
 
+/** Only the entries that were given, so the defaults stay in one place (the options modules). */
+export function given<T extends object>(entries: { [K in keyof T]: T[K] | undefined }): Partial<T> {
+  return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
 export function port(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback
   const n = Number(value)

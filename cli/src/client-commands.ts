@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises'
 import { basename, extname } from 'node:path'
 import type { FunctionInfo, Parameter } from '@osiris/sdk'
-import { parse, positiveInt, UsageError } from './args.ts'
+import { given, parse, positiveInt, UsageError } from './args.ts'
 import { CONNECT_FLAGS, CONNECT_HELP, withClient } from './connection.ts'
 
 export const DEPLOY_USAGE = `Usage: osiris deploy FILE [options]
@@ -87,20 +87,16 @@ export async function deploy(argv: string[]): Promise<void> {
     throw new UsageError(`cannot read ${file}: ${error.code ?? error.message}`)
   })
   const module = values.name ?? basename(file, ext)
-  const limits = {
-    ...given('timeoutMs', duration('--timeout', values.timeout)),
-    ...given('cpuMs', duration('--cpu', values.cpu)),
-    ...given('memoryMb', positiveInt('--memory', values.memory)),
-  }
+  const limits = given({
+    timeoutMs: duration('--timeout', values.timeout),
+    cpuMs: duration('--cpu', values.cpu),
+    memoryMb: positiveInt('--memory', values.memory),
+  })
   const egressAllow = values['allow-host'] ?? []
   const response = await withClient(values, (client) => client.deploy(source, { module, runtime, limits, egressAllow }))
   say(`deployed ${response.module} v${response.version} (${response.runtime})`)
   for (const fn of response.functions) say(`  ${signature(fn.name, fn.params)}`)
   if (response.removed.length > 0) say(`removed: ${response.removed.join(', ')}`)
-}
-
-function given<K extends string>(key: K, value: number | undefined): Partial<Record<K, number>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, number>)
 }
 
 /** "2s", "500ms", "1.5s" or plain milliseconds → ms. */

@@ -2,7 +2,7 @@
 // $OSIRIS_ADDR and $OSIRIS_CA, through the SDK (which also sends $OSIRIS_TOKEN).
 import { readFileSync } from 'node:fs'
 import { connect, type OsirisClient } from '@osiris/sdk'
-import { UsageError } from './args.ts'
+import { given, UsageError } from './args.ts'
 
 export const CONNECT_FLAGS = {
   addr: { type: 'string' },
@@ -34,9 +34,10 @@ function readFlag(flag: string, file: string | undefined): Buffer | undefined {
 }
 
 export function connectWith(values: ConnectValues): OsirisClient {
-  const files = { ca: readFlag('ca', values.ca), cert: readFlag('cert', values.cert), key: readFlag('key', values.key) }
-  const given = Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined))
-  return connect(values.addr, given)
+  return connect(
+    values.addr,
+    given({ ca: readFlag('ca', values.ca), cert: readFlag('cert', values.cert), key: readFlag('key', values.key) }),
+  )
 }
 
 export async function withClient<T>(values: ConnectValues, run: (client: OsirisClient) => Promise<T>): Promise<T> {

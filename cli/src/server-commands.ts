@@ -8,7 +8,7 @@ import { ContainerExecutor, DockerClient, RUNTIMES } from '@osiris/container-fal
 import { Controller, loadTokens, type Role } from '@osiris/controller'
 import { Host, type StartHostOptions } from '@osiris/isolate-host'
 import { parseAddress, type TlsFiles } from '@osiris/proto'
-import { parse, port, positiveInt, UsageError } from './args.ts'
+import { given, parse, port, positiveInt, UsageError } from './args.ts'
 import { log } from './log.ts'
 import { onShutdown } from './shutdown.ts'
 import { Supervisor } from './supervisor.ts'
@@ -119,11 +119,6 @@ type Values = Partial<Record<string, string | boolean | undefined>>
 function text(values: Values, name: string): string | undefined {
   const v = values[name]
   return typeof v === 'string' ? v : undefined
-}
-
-/** Only the options that were given, so the defaults stay in one place (the options modules). */
-function given<T extends object>(entries: { [K in keyof T]: T[K] | undefined }): Partial<T> {
-  return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined)) as Partial<T>
 }
 
 /**

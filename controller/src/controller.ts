@@ -91,10 +91,11 @@ export class Controller {
       }
     }
     const tls = options.tls && loadTls(options.tls)
-    if (tls && ownIdentity(tls).role !== 'controller') {
+    const role = tls && ownIdentity(tls).role
+    if (tls && role !== 'controller') {
       throw new OsirisError(
         'INVALID_ARGUMENT',
-        `the TLS certificate ${options.tls?.cert} is for a ${ownIdentity(tls).role || 'role-less'} peer; the controller needs one with OU=controller`,
+        `the TLS certificate ${options.tls?.cert} is for a ${role || 'role-less'} peer; the controller needs one with OU=controller`,
       )
     }
     const store = await SqliteStore.open(options.dataDir)

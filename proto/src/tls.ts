@@ -68,7 +68,7 @@ export function loadTls(files: TlsFiles): TlsMaterial {
 }
 
 /** Role and name from a subject such as "O=Osiris\nOU=host\nCN=host-1". */
-export function identityOf(subject: string): Identity {
+function identityOf(subject: string): Identity {
   const field = (key: string): string => new RegExp(`^${key}=(.*)$`, 'm').exec(subject)?.[1] ?? ''
   return { role: field('OU'), name: field('CN') }
 }

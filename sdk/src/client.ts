@@ -62,9 +62,9 @@ export interface RequestOptions {
 }
 
 /**
- * A call's value, with where it ran and where its time went (µs: on the host,
- * specialization included when cold; queued at the controller; the
- * controller's total), as CallResponse carries them.
+ * A call's value, with where it ran and where its time went (µs: queued,
+ * routed, code fetch, start, execution, on the host, total), as CallResponse
+ * carries them.
  */
 export interface CallResult<T> extends Omit<CallResponse, 'result'> {
   value: T
