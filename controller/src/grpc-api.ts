@@ -8,6 +8,7 @@ import {
   type FunctionServiceHandlers,
   type HostRegistryHandlers,
   handleUnary,
+  type Identity,
   OsirisError,
   type OsirisServiceHandlers,
   type PeerCall,
@@ -49,7 +50,14 @@ async function whileNotCancelled<T>(
 
 type AnyCall = { metadata: grpc.Metadata } & PeerCall
 
-/** Wraps a handler so it runs only for a token allowed `role`. */
+/** Checks the caller's token, else its client certificate, for `role`; resolves the certificate's identity. */
+function authorize(auth: Authenticator, call: AnyCall, role: Role, what: string): Identity | undefined {
+  const peer = peerIdentity(call)
+  auth.check(call.metadata.get('authorization')[0]?.toString(), role, what, peer)
+  return peer
+}
+
+/** Wraps a handler so it runs only for a caller allowed `role`. */
 function guarded<C extends AnyCall, R>(
   auth: Authenticator,
   role: Role,
@@ -57,7 +65,7 @@ function guarded<C extends AnyCall, R>(
   fn: (call: C) => Promise<R> | R,
 ): (call: C) => Promise<R> | R {
   return (call) => {
-    auth.check(call.metadata.get('authorization')[0]?.toString(), role, what, peerIdentity(call))
+    authorize(auth, call, role, what)
     return fn(call)
   }
 }
@@ -91,7 +99,7 @@ export function functionServiceHandlers(
     TailLogs: (call) => {
       const { name, follow, limit } = call.request
       try {
-        auth.check(call.metadata.get('authorization')[0]?.toString(), 'admin', 'read logs', peerIdentity(call))
+        authorize(auth, call, 'admin', 'read logs')
         const recent = logs.recent(name, limit || DEFAULT_TAIL)
         if (recent.length === 0 && !functions.has(name)) {
           throw new OsirisError('NOT_FOUND', `function "${name}" is not deployed and has no logs`)
@@ -121,12 +129,12 @@ export function functionServiceHandlers(
 }
 
 /**
- * With mTLS on, the host's certificate: its name, or UNAUTHENTICATED when the
- * peer sent none that chains to the cluster CA, or one for another role.
+ * With mTLS on, the name in the host's certificate (`peer`), or
+ * UNAUTHENTICATED when it sent none that chains to the cluster CA, or one for
+ * another role.
  */
-function certifiedHost(mtls: boolean, call: PeerCall, what: string): string | undefined {
+function certifiedHost(mtls: boolean, peer: Identity | undefined, what: string): string | undefined {
   if (!mtls) return undefined
-  const peer = peerIdentity(call)
   const refusal = refusePeer(peer, 'host', what)
   if (refusal !== undefined) throw new OsirisError('UNAUTHENTICATED', refusal)
   return peer?.name
@@ -142,27 +150,20 @@ export function hostRegistryHandlers(
     Connect: (stream) => {
       let certified: string | undefined
       try {
-        certified = certifiedHost(mtls, stream, 'register as a host')
-        auth.check(
-          stream.metadata.get('authorization')[0]?.toString(),
-          'host',
-          'register as a host',
-          peerIdentity(stream),
-        )
+        certified = certifiedHost(mtls, peerIdentity(stream), 'register as a host')
+        authorize(auth, stream, 'host', 'register as a host')
       } catch (error) {
         stream.emit('error', toServiceError(error))
         return
       }
       hosts.connect(stream, certified)
     },
-    FetchCode: handleUnary(
-      guarded(auth, 'host', 'fetch code', async (call) => {
-        certifiedHost(mtls, call, 'fetch code')
-        const code = await functions.store.getCode(call.request.codeHash)
-        if (code === undefined) throw new OsirisError('NOT_FOUND', `no code with hash "${call.request.codeHash}"`)
-        return { code }
-      }),
-    ),
+    FetchCode: handleUnary(async (call) => {
+      certifiedHost(mtls, authorize(auth, call, 'host', 'fetch code'), 'fetch code')
+      const code = await functions.store.getCode(call.request.codeHash)
+      if (code === undefined) throw new OsirisError('NOT_FOUND', `no code with hash "${call.request.codeHash}"`)
+      return { code }
+    }),
   }
 }
 

@@ -186,6 +186,5 @@ export function createGateway(ctx: Context): Server {
     })
   }
   const { tls } = ctx.options
-  const options = { cert: tls?.cert, key: tls?.key, ca: tls?.ca, requestCert: true, rejectUnauthorized: false }
-  return tls ? createTlsServer(options, handle) : createServer(handle)
+  return tls ? createTlsServer({ ...tls, requestCert: true, rejectUnauthorized: false }, handle) : createServer(handle)
 }
