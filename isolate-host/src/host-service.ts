@@ -8,20 +8,10 @@ import {
   type PeerCall,
   peerIdentity,
   refusePeer,
-  type FunctionLimits as WireLimits,
 } from '@osiris/proto'
 import type { Executor, InvokeResult } from './executor.ts'
-import { defaultLimits, type FunctionLimits, resolveLimits } from './limits.ts'
+import { defaultLimits, resolveLimits } from './limits.ts'
 import type { InvokeRecord } from './metrics.ts'
-
-/** Limits from the wire (0 = not asked for) → only the ones the function asked for. */
-function askedLimits(limits: WireLimits | null): Partial<FunctionLimits> {
-  const asked: Partial<FunctionLimits> = {}
-  if (limits?.timeoutMs) asked.timeoutMs = limits.timeoutMs
-  if (limits?.cpuMs) asked.cpuMs = limits.cpuMs
-  if (limits?.memoryMb) asked.memoryMb = limits.memoryMb
-  return asked
-}
 
 export function hostServiceHandlers(
   executors: readonly Executor[],
@@ -42,36 +32,34 @@ export function hostServiceHandlers(
     Validate: handleUnary((call) => {
       fromController(call)
       const { request } = call
-      // Limits out of bounds fail the deploy here, where the bounds live.
-      resolveLimits(askedLimits(request.limits), defaultLimits())
+      // Limits out of bounds fail the deploy here, where the bounds live (0 = the default).
+      resolveLimits(request.limits, defaultLimits())
       return forRuntime(request.runtime).validate(request.runtime, request.source, request.filename)
     }),
     Invoke: handleUnary(async (call): Promise<InvokeResult> => {
       fromController(call)
       const { request } = call
       const started = performance.now()
+      let outcome = 'OK'
+      let message = ''
+      let coldStart = false
       try {
-        const { limits, egressAllow, ...params } = request
-        const result = await forRuntime(request.runtime).invoke({
-          ...params,
-          limits: askedLimits(limits),
-          ...(egressAllow.length > 0 ? { egressAllow } : {}),
-        })
-        const durationMs = performance.now() - started
-        record({
-          functionName: request.functionName,
-          outcome: 'OK',
-          message: '',
-          coldStart: result.coldStart,
-          durationMs,
-        })
+        // Limits as sent (0 = the default) and the egress allowlist: the executors resolve both.
+        const result = await forRuntime(request.runtime).invoke(request)
+        coldStart = result.coldStart
         return result
       } catch (error) {
-        const outcome = error instanceof OsirisError ? error.code : 'INTERNAL'
-        const message = error instanceof Error ? error.message : String(error)
-        const durationMs = performance.now() - started
-        record({ functionName: request.functionName, outcome, message, coldStart: false, durationMs })
+        outcome = error instanceof OsirisError ? error.code : 'INTERNAL'
+        message = error instanceof Error ? error.message : String(error)
         throw error
+      } finally {
+        record({
+          functionName: request.functionName,
+          outcome,
+          message,
+          coldStart,
+          durationMs: performance.now() - started,
+        })
       }
     }),
   }
