@@ -19,12 +19,24 @@ export interface InvokeRecord {
   durationMs: number
 }
 
-/** The limit a failed call hit, if it hit one. */
-function breachOf(record: InvokeRecord): string | undefined {
-  if (record.outcome === 'DEADLINE_EXCEEDED') return /\bCPU\b/i.test(record.message) ? 'cpu' : 'time'
-  if (record.outcome === 'RESOURCE_EXHAUSTED') return 'memory'
-  if (record.outcome === 'RESULT_NOT_JSON' && /too large|deep/i.test(record.message)) return 'result'
-  return undefined
+/**
+ * The limit a failed call hit, if it hit one, from the executors' messages:
+ * RESOURCE_EXHAUSTED is also a host at its instance cap (not a breach), and
+ * a result over its size limit is PAYLOAD_TOO_LARGE.
+ */
+function breachOf({ outcome, message }: InvokeRecord): string | undefined {
+  switch (outcome) {
+    case 'DEADLINE_EXCEEDED':
+      return / ms of CPU time/.test(message) ? 'cpu' : 'time'
+    case 'RESOURCE_EXHAUSTED':
+      return /memory/.test(message) ? 'memory' : undefined
+    case 'PAYLOAD_TOO_LARGE':
+      return 'result'
+    case 'RESULT_NOT_JSON':
+      return /nests deeper than \d+ levels/.test(message) ? 'result' : undefined
+    default:
+      return undefined
+  }
 }
 
 export class HostMetrics {
