@@ -49,6 +49,8 @@ export class IsolateExecutor implements Executor {
   /** When each instance last took a call, as a running count (least recently used goes first). */
   readonly #lastUse = new WeakMap<FunctionInstance, number>()
   #uses = 0
+  /** Specializations under way: instances about to exist, counted against the cap. */
+  #specializing = 0
   #lastStartMs = 0
   readonly #sweeper: NodeJS.Timeout
   readonly #idleTtlMs: number
@@ -131,39 +133,46 @@ export class IsolateExecutor implements Executor {
 
   async #specialize(params: InvokeParams, code: string, memoryMb: number): Promise<FunctionInstance> {
     this.#makeRoom()
-    // The pool holds isolates at the host's default heap limit; another size is made on the spot.
-    const generic =
-      memoryMb === this.#options.memoryLimitMb
-        ? (await this.#pool.take()).generic
-        : await GenericIsolate.create(memoryMb)
-    const deployment = { module: params.module, version: params.version, code }
-    const instance: FunctionInstance = new FunctionInstance(
-      generic,
-      deployment,
-      (level, line) => {
-        const call = this.#current.get(instance)
-        this.#options.onLog({
-          timeMs: Date.now(),
-          level,
-          line,
-          module: deployment.module,
-          version: deployment.version,
-          functionName: call?.functionName ?? '',
-          callId: call?.callId ?? '',
-        })
-      },
-      this.#options.loadTimeoutMs,
-    )
-    const list = this.#instances.get(params.version) ?? []
-    list.push(instance)
-    this.#instances.set(params.version, list)
-    return instance
+    // Counted from here: the isolate is made asynchronously, and cold starts
+    // racing it must see the slot taken.
+    this.#specializing++
+    try {
+      // The pool holds isolates at the host's default heap limit; another size is made on the spot.
+      const generic =
+        memoryMb === this.#options.memoryLimitMb
+          ? (await this.#pool.take()).generic
+          : await GenericIsolate.create(memoryMb)
+      const deployment = { module: params.module, version: params.version, code }
+      const instance: FunctionInstance = new FunctionInstance(
+        generic,
+        deployment,
+        (level, line) => {
+          const call = this.#current.get(instance)
+          this.#options.onLog({
+            timeMs: Date.now(),
+            level,
+            line,
+            module: deployment.module,
+            version: deployment.version,
+            functionName: call?.functionName ?? '',
+            callId: call?.callId ?? '',
+          })
+        },
+        this.#options.loadTimeoutMs,
+      )
+      const list = this.#instances.get(params.version) ?? []
+      list.push(instance)
+      this.#instances.set(params.version, list)
+      return instance
+    } finally {
+      this.#specializing--
+    }
   }
 
   /** Keeps the instance count under its cap by disposing the least recently used idle one. */
   #makeRoom(): void {
     const all = [...this.#instances.values()].flat()
-    if (all.length < this.#options.maxInstances) return
+    if (all.length + this.#specializing < this.#options.maxInstances) return
     // By call order, not clock time: calls within one millisecond still order.
     const order = (i: FunctionInstance): number => this.#lastUse.get(i) ?? 0
     const idle = all.filter((i) => !i.busy).sort((a, b) => order(a) - order(b))[0]

@@ -285,6 +285,21 @@ t.test('maxInstances caps the instances; when all are busy a new version is RESO
   t.equal((await h.call({ functionName: 'v', codeHash, version: 5 })).result, '1', 'room again once they end')
 })
 
+t.test('cold starts begun together count against maxInstances while their isolates are made', async (t) => {
+  const h = await harness(t, 2)
+  const codeHash = await h.deploy('export async function hang() { await new Promise(() => {}) }')
+  // Three cold starts at once; a non-default heap size makes each isolate on the spot, asynchronously.
+  const outcomes = await Promise.all(
+    [1, 2, 3].map((version) =>
+      h.call({ functionName: 'hang', codeHash, version, timeoutMs: 500, limits: { memoryMb: 32 } }).then(
+        () => 'answered',
+        (e: OsirisError) => e.code,
+      ),
+    ),
+  )
+  t.same(outcomes.sort(), ['DEADLINE_EXCEEDED', 'DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED'], 'the third finds no room')
+})
+
 t.test('console output reaches onLog with the call it came from', async (t) => {
   const h = await harness(t)
   const codeHash = await h.deploy(
