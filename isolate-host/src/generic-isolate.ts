@@ -16,9 +16,9 @@ export interface TimerSink {
 export interface FetchSink {
   start(seq: number, id: number, url: unknown, method: unknown, headers: unknown, body: unknown): void
 }
-type Bind = (namespace: unknown, nowMs: number) => unknown
-type Fire = (seq: number, nowMs: number) => number
-type Deliver = (seq: number, id: number, answer: unknown[], nowMs: number) => void
+type Bind = (namespace: unknown) => unknown
+type Fire = (seq: number) => number
+type Deliver = (seq: number, id: number, answer: unknown[]) => void
 type Runtime = (...callbacks: unknown[]) => unknown[]
 
 const LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warn', 'error'])

@@ -17,7 +17,7 @@ export interface Deployment {
   code: string
 }
 
-type Invoke = (name: string, args: string[], seq: number, nowMs: number, limits: number[]) => Promise<string>
+type Invoke = (name: string, args: string[], seq: number, limits: number[]) => Promise<string>
 
 /** Room for the runtime's truncation marker on top of a call's log budget. */
 const MARKER_BYTES = 256
@@ -55,7 +55,7 @@ export class FunctionInstance {
       })
       generic.sink = (level, line) => this.#log(level, line)
       module.evaluateSync({ timeout: timeoutMs })
-      this.#invoke = generic.bind.applySync(undefined, [module.namespace.derefInto(), Date.now()], {
+      this.#invoke = generic.bind.applySync(undefined, [module.namespace.derefInto()], {
         result: { reference: true },
       }) as ivm.Reference<Invoke>
     } catch (error) {
@@ -111,7 +111,7 @@ export class FunctionInstance {
     this.#logLeft = limits.maxLogBytes + MARKER_BYTES
     let raw: unknown
     try {
-      const work = this.#invoke.apply(undefined, [name, args, seq, Date.now(), isolateLimits(limits)], {
+      const work = this.#invoke.apply(undefined, [name, args, seq, isolateLimits(limits)], {
         arguments: { copy: true },
         result: { promise: true, copy: true },
         timeout: limits.timeoutMs,
@@ -135,7 +135,7 @@ export class FunctionInstance {
   async #fire(guard: CallGuard, seq: number): Promise<number> {
     if (this.disposed) return -1
     try {
-      const next: unknown = await this.#generic.fire.apply(undefined, [seq, Date.now()], {
+      const next: unknown = await this.#generic.fire.apply(undefined, [seq], {
         arguments: { copy: true },
         timeout: guard.remainingMs,
       })
@@ -150,7 +150,7 @@ export class FunctionInstance {
   #deliver(guard: CallGuard, seq: number, id: number, answer: unknown[]): void {
     if (this.disposed) return
     this.#generic.deliver
-      .apply(undefined, [seq, id, answer, Date.now()], { arguments: { copy: true }, timeout: guard.remainingMs })
+      .apply(undefined, [seq, id, answer], { arguments: { copy: true }, timeout: guard.remainingMs })
       .catch((error: unknown) => {
         if (!this.disposed) guard.trip(breachOf(messageOf(error)) ?? 'timeout')
       })

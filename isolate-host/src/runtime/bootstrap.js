@@ -1,9 +1,9 @@
 // Part of the isolate runtime, run last: installs every global and returns
 // the entry points the host keeps as references (nothing in the globals
 // points to them, so tenant code can never reach them):
-//   bind(namespace, now) → invoke(name, argsJson[], seq, now, limits) → outcome
-//   fire(seq, now) → next  runs the due timers of call `seq`, answers the next deadline (ms) or -1
-//   deliver(seq, id, answer, now)  hands fetch `id` of call `seq` its answer
+//   bind(namespace) → invoke(name, argsJson[], seq, limits) → outcome
+//   fire(seq) → next  runs the due timers of call `seq`, answers the next deadline (ms) or -1
+//   deliver(seq, id, answer)  hands fetch `id` of call `seq` its answer
 // An outcome is one string, so nothing but a primitive crosses back to the
 // host: 'R' + result JSON | 'E' + `${name.length}:${message.length}:` + name +
 // message + stack (what was thrown) | 'N' + why the
@@ -22,7 +22,7 @@ import { installUrl } from './url.js'
 export function main(log, schedule, random, urlParse, fetch) {
   const global = globalThis
   const DEFAULT_LOG_BYTES = 64 * 1024
-  const state = { now: 0, call: null, log: { left: DEFAULT_LOG_BYTES, max: DEFAULT_LOG_BYTES, truncated: false } }
+  const state = { call: null, log: { left: DEFAULT_LOG_BYTES, max: DEFAULT_LOG_BYTES, truncated: false } }
   const realNow = Date.now
   const CLOCK_RESOLUTION_MS = 10
   const clock = {
@@ -95,11 +95,9 @@ export function main(log, schedule, random, urlParse, fetch) {
     return `R${json}`
   }
 
-  function bind(namespace, now) {
-    state.now = now
-    return async function invoke(name, args, seq, now, limits) {
+  function bind(namespace) {
+    return async function invoke(name, args, seq, limits) {
       const [maxResultBytes, maxResultDepth, maxLogBytes, maxTimers] = limits
-      state.now = now
       state.log = { left: maxLogBytes, max: maxLogBytes, truncated: false }
       const call = { seq, timers: new SafeMap(), maxTimers, requested: -1, fetches: new SafeMap() }
       state.call = call
@@ -124,21 +122,15 @@ export function main(log, schedule, random, urlParse, fetch) {
   }
 
   // Compiles invoke and the result encoding now, in the warm pool, not on a cold start's first call.
-  bind({ warm: () => ({ list: [1, 'two'], nested: { ok: true } }) }, 0)('warm', ['1'], 0, 0, [1024, 8, 0, 0]).then(
-    () => {
-      state.log = { left: DEFAULT_LOG_BYTES, max: DEFAULT_LOG_BYTES, truncated: false }
-    },
-  )
+  bind({ warm: () => ({ list: [1, 'two'], nested: { ok: true } }) })('warm', ['1'], 0, [1024, 8, 0, 0]).then(() => {
+    state.log = { left: DEFAULT_LOG_BYTES, max: DEFAULT_LOG_BYTES, truncated: false }
+  })
 
   return [
     bind,
-    function fireTimers(seq, now) {
-      state.now = now
+    function fireTimers(seq) {
       return fire(seq, report)
     },
-    function deliverFetch(seq, id, answer, now) {
-      state.now = now
-      deliver(seq, id, answer)
-    },
+    deliver,
   ]
 }

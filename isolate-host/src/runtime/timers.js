@@ -59,7 +59,8 @@ export function installTimers(global, schedule, state, realNow) {
     const call = state.call
     if (call === null || call.seq !== seq) return -1
     const due = []
-    for (const [id, timer] of call.timers) if (timer.at <= state.now) due.push([id, timer])
+    const now = realNow()
+    for (const [id, timer] of call.timers) if (timer.at <= now) due.push([id, timer])
     due.sort((a, b) => a[1].at - b[1].at || a[0] - b[0])
     for (const [id, timer] of due) {
       if (call.timers.get(id) !== timer) continue
