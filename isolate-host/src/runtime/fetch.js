@@ -1,7 +1,7 @@
 // Part of the isolate runtime: fetch, carried out by the host (fetch-host.ts)
 // under the function's egress policy. The request goes out through a
 // fire-and-forget callback; the host enters the isolate with the answer
-// (`deliver`). Only strings and numbers cross: bodies travel as byte strings.
+// (`deliver`). Only primitives and arrays of them cross: bodies travel as byte strings.
 // The Response and Headers objects are made here and are not globals; a
 // failure is a TypeError, as on the web. Fetches still pending when their call ends are dropped.
 import { defineGlobal, fromCharCode, isArray, SafeUint8Array, StringCtor } from './common.js'
