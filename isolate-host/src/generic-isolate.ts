@@ -40,11 +40,11 @@ export class GenericIsolate {
   readonly isolate: ivm.Isolate
   readonly context: ivm.Context
   readonly memoryLimitMb: number
-  /** `bind(namespace, now) → invoke` from the runtime; held by the host only. */
+  /** `bind(namespace) → invoke` from the runtime; held by the host only. */
   readonly bind: ivm.Reference<Bind>
-  /** `fire(seq, now) → next deadline or -1`: runs the due timers of call `seq`; held by the host only. */
+  /** `fire(seq) → next deadline or -1`: runs the due timers of call `seq`; held by the host only. */
   readonly fire: ivm.Reference<Fire>
-  /** `deliver(seq, id, answer, now)`: hands a fetch its answer; held by the host only. */
+  /** `deliver(seq, id, answer)`: hands a fetch its answer; held by the host only. */
   readonly deliver: ivm.Reference<Deliver>
   /** Where console output goes; set when the isolate is specialized. */
   sink: LogSink = discard
