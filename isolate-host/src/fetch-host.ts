@@ -6,7 +6,7 @@
 // redirected] or ['error', message]. In-flight requests end with the call.
 import { STATUS_CODES } from 'node:http'
 import { Agent, request } from 'undici'
-import { checkHost, type EgressPolicy, EgressRefused, policyLookup } from './egress.ts'
+import { checkHost, type EgressPolicy, policyLookup } from './egress.ts'
 import type { FetchSink } from './generic-isolate.ts'
 
 export const FETCH_LIMITS = Object.freeze({
@@ -134,8 +134,7 @@ export class CallFetch implements FetchSink {
   }
 }
 
-/** What a fetch failure says to tenant code: the policy's refusal as is, anything else briefly. */
-export function fetchErrorMessage(error: unknown): string {
-  if (error instanceof EgressRefused) return error.message
+/** What a fetch failure says to tenant code: its message (the policy's refusal among them). */
+function fetchErrorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }

@@ -9,6 +9,7 @@ import { failure, harness, value } from './adversarial/harness.ts'
 
 async function server(t: Test) {
   const seen: string[] = []
+  const hangClosed = Promise.withResolvers<void>()
   const s = createServer((req: IncomingMessage, res: ServerResponse) => {
     seen.push(`${req.method} ${req.url}`)
     const port = (s.address() as AddressInfo).port
@@ -27,7 +28,10 @@ async function server(t: Test) {
     if (req.url === '/to-localhost') return res.writeHead(307, { location: `http://localhost:${port}/json` }).end()
     if (req.url === '/loop') return res.writeHead(302, { location: '/loop' }).end()
     if (req.url === '/huge') return res.writeHead(200).end(Buffer.alloc(9 * 1024 * 1024, 120))
-    if (req.url === '/hang') return
+    if (req.url === '/hang') {
+      req.socket.once('close', () => hangClosed.resolve())
+      return
+    }
     res.writeHead(404).end('nope')
   })
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
@@ -35,7 +39,7 @@ async function server(t: Test) {
     s.closeAllConnections()
     return new Promise((resolve) => s.close(() => resolve(undefined)))
   })
-  return { base: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, seen }
+  return { base: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, seen, hangClosed: hangClosed.promise }
 }
 
 const FETCHER = `
@@ -107,7 +111,7 @@ t.test('loopback is refused by default, before any connection', async (t) => {
 })
 
 t.test('an allowlisted loopback server: GET, POST, headers, JSON, redirects checked at every hop', async (t) => {
-  const { base, seen } = await server(t)
+  const { base } = await server(t)
   const h = await harness(t)
   const mod = await h.deploy(FETCHER)
   const egressAllow = ['127.0.0.1']
@@ -149,18 +153,16 @@ t.test('an allowlisted loopback server: GET, POST, headers, JSON, redirects chec
     await value(mod.call('attempt', { args: [`${base}/huge`], egressAllow })),
     'TypeError: fetch failed: response body over 8388608 bytes',
   )
-  t.notOk(
-    seen.some((line) => line.includes('127.0.0.2')),
-    'only 127.0.0.1 was ever contacted',
-  )
 })
 
 t.test('a response that never comes ends with the call: DEADLINE_EXCEEDED, request aborted', async (t) => {
-  const { base, seen } = await server(t)
+  const { base, seen, hangClosed } = await server(t)
   const h = await harness(t)
   const mod = await h.deploy(FETCHER)
   const err = await failure(mod.call('get', { args: [`${base}/hang`], egressAllow: ['127.0.0.1'], timeoutMs: 300 }))
   t.equal(err.code, 'DEADLINE_EXCEEDED')
   t.equal(err.message, 'function "get" ran past its 300 ms timeout')
   t.same(seen, ['GET /hang'])
+  const notClosed = new Promise<string>((resolve) => setTimeout(() => resolve('still open after 5 s'), 5000).unref())
+  t.equal(await Promise.race([hangClosed.then(() => 'closed'), notClosed]), 'closed', 'the host aborted the request')
 })
