@@ -5,7 +5,7 @@ import { OsirisError } from '@osiris/proto'
 import type ivm from 'isolated-vm'
 import { type Breach, CallGuard } from './call-guard.ts'
 import { CallTimers } from './call-timers.ts'
-import { type EgressPolicy, egressPolicy } from './egress.ts'
+import type { EgressPolicy } from './egress.ts'
 import { CallFetch } from './fetch-host.ts'
 import type { GenericIsolate, LogLevel, LogSink } from './generic-isolate.ts'
 import { type FunctionLimits, isolateLimits, LIMIT_BOUNDS } from './limits.ts'
@@ -87,14 +87,9 @@ export class FunctionInstance {
   /**
    * Runs `name(...args)` under `limits`. The wall-clock limit covers awaited
    * promises, timers and fetches too: a breach disposes the isolate, which
-   * stops the work. Fetches go out under `egress` (default: public addresses only).
+   * stops the work. Fetches go out under `egress`.
    */
-  async call(
-    name: string,
-    args: string[],
-    limits: Readonly<FunctionLimits>,
-    egress: EgressPolicy = egressPolicy(),
-  ): Promise<string> {
+  async call(name: string, args: string[], limits: Readonly<FunctionLimits>, egress: EgressPolicy): Promise<string> {
     this.lastUsedMs = Date.now()
     const seq = ++this.#seq
     const { isolate } = this.#generic
