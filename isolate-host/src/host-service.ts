@@ -15,7 +15,7 @@ import type { InvokeRecord } from './metrics.ts'
 
 export function hostServiceHandlers(
   executors: readonly Executor[],
-  record: (call: InvokeRecord) => void,
+  record: ((call: InvokeRecord) => void) | undefined,
   mtls: boolean,
 ): HostServiceHandlers {
   const fromController = (call: PeerCall): void => {
@@ -53,7 +53,7 @@ export function hostServiceHandlers(
         message = error instanceof Error ? error.message : String(error)
         throw error
       } finally {
-        record({
+        record?.({
           functionName: request.functionName,
           outcome,
           message,

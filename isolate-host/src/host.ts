@@ -80,8 +80,6 @@ export class Host {
   readonly #registry: RegistryClient
   readonly #drain: { draining: boolean; acked: () => void }
   #closing: Promise<void> | undefined
-  /** This host's Prometheus metrics; served when `metricsListen` is set. */
-  metrics: HostMetrics | undefined
   /** Where GET /metrics is served, host:port, when it is. */
   metricsAddress: string | undefined
   #metricsServer: HttpServer | undefined
@@ -143,10 +141,11 @@ export class Host {
     const server = new grpc.Server(SERVER_OPTIONS)
     const health = new HealthService(['osiris.v1.HostService'])
     health.addTo(server)
-    const metrics = new HostMetrics(() => executors)
+    // Metrics only when served: their collectors (an event-loop delay sampler among them) cost otherwise.
+    const metrics = options.metricsListen ? new HostMetrics(() => executors) : undefined
     server.addService(
       HostService.service,
-      hostServiceHandlers(executors, (call) => metrics.record(call), tls !== undefined),
+      hostServiceHandlers(executors, metrics && ((call) => metrics.record(call)), tls !== undefined),
     )
     const listen = parseAddress(options.listen ?? options.advertise ?? '127.0.0.1:0')
     let port: number
@@ -199,8 +198,7 @@ export class Host {
       coalesceMs: 20,
     })
     const host = new Host(options, address, server, health, isolates, extra, registry, drain)
-    host.metrics = metrics
-    if (options.metricsListen) {
+    if (metrics && options.metricsListen) {
       const served = await metrics.serve(options.metricsListen)
       host.#metricsServer = served.server
       host.metricsAddress = served.address
