@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 
 t.test(
-  'a memory bomb in Array.prototype.fill (V8's own does not stop): answered, host serves, clean exit',
+  "a memory bomb in Array.prototype.fill (V8's own does not stop): answered, host serves, clean exit",
   async (t) => {
     const child = spawn(
       process.execPath,
