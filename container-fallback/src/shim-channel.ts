@@ -29,7 +29,9 @@ export class ShimChannel {
   readonly path: string
   readonly #server: Server
   #socket: Socket | undefined
-  #buffer = ''
+  /** Bytes of the answer line being received, up to its newline. */
+  #parts: Buffer[] = []
+  #partBytes = 0
   #pending: Pending | undefined
   #hello: { resolve: (hello: ShimAnswer) => void; reject: (error: Error) => void } | undefined
   #closed = false
@@ -85,24 +87,33 @@ export class ShimChannel {
       return
     }
     this.#socket = socket
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk: string) => this.#onData(chunk))
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('error', () => {})
     socket.on('close', () => this.#onClose())
   }
 
-  #onData(chunk: string): void {
-    this.#buffer += chunk
-    if (this.#buffer.length > MAX_LINE_BYTES && !this.#buffer.includes('\n')) {
-      this.#fail(new OsirisError('PAYLOAD_TOO_LARGE', `the shim sent more than ${MAX_LINE_BYTES} bytes in one answer`))
-      return
-    }
-    let newline = this.#buffer.indexOf('\n')
-    while (newline >= 0) {
-      const line = this.#buffer.slice(0, newline)
-      this.#buffer = this.#buffer.slice(newline + 1)
+  // Looks for newlines in the new chunk only and joins a line's bytes once,
+  // so a long answer costs time in proportion to its length. A newline byte
+  // never occurs inside a UTF-8 sequence, so lines are split on bytes.
+  #onData(chunk: Buffer): void {
+    let start = 0
+    let newline = chunk.indexOf(0x0a, start)
+    while (newline >= 0 && !this.#closed) {
+      this.#parts.push(chunk.subarray(start, newline))
+      const line = Buffer.concat(this.#parts).toString('utf8')
+      this.#parts = []
+      this.#partBytes = 0
       this.#onLine(line)
-      newline = this.#buffer.indexOf('\n')
+      start = newline + 1
+      newline = chunk.indexOf(0x0a, start)
+    }
+    if (start === chunk.length || this.#closed) return
+    this.#parts.push(chunk.subarray(start))
+    this.#partBytes += chunk.length - start
+    if (this.#partBytes > MAX_LINE_BYTES) {
+      this.#parts = []
+      this.#partBytes = 0
+      this.#fail(new OsirisError('PAYLOAD_TOO_LARGE', `the shim sent more than ${MAX_LINE_BYTES} bytes in one answer`))
     }
   }
 
