@@ -217,11 +217,6 @@ export class DockerClient {
   }
 
   /**
-   * Streams engine events matching `filters` (GET /events) to `onEvent` until
-   * `signal` aborts. Resolves once the engine has answered, so no event after
-   * that moment is missed.
-   */
-  /**
    * Streams the engine's events matching `filters` (from `since`, seconds
    * since the epoch, when given) into `onEvent`; resolves once the engine
    * streams. `onEnd` hears that the stream ended without `signal` (the engine
@@ -261,7 +256,8 @@ export class DockerClient {
       while (newline >= 0) {
         const line = buffer.slice(0, newline).trim()
         buffer = buffer.slice(newline + 1)
-        if (line) onEvent(JSON.parse(line) as EngineEvent)
+        const event = line ? parseEvent(line) : undefined
+        if (event) onEvent(event)
         newline = buffer.indexOf('\n')
       }
     })
@@ -278,6 +274,15 @@ export class DockerClient {
     this.#closed = true
     await Promise.all([...this.#streams].map((s) => s.destroy()))
     await this.#client.close()
+  }
+}
+
+/** An event line, or undefined for one that is not JSON (skipped rather than ending the host). */
+function parseEvent(line: string): EngineEvent | undefined {
+  try {
+    return JSON.parse(line) as EngineEvent
+  } catch {
+    return undefined
   }
 }
 

@@ -56,6 +56,12 @@ export class ContainerPool {
       return
     }
     container.busy = false
+    this.#keep(container)
+  }
+
+  #keep(container: RuntimeContainer): void {
+    // Killed while waiting here: leave the pool and make way for a new one.
+    container.onGone = () => this.drop(container)
     this.#ready.push(container)
     this.#options.onChange()
   }
@@ -77,10 +83,7 @@ export class ContainerPool {
       .then((container) => {
         if (this.#closed) return container.remove()
         this.lastError = undefined
-        // Killed while waiting here: leave the pool and make way for a new one.
-        container.onGone = () => this.drop(container)
-        this.#ready.push(container)
-        this.#options.onChange()
+        this.#keep(container)
       })
       .catch((error: unknown) => {
         this.#failed = true

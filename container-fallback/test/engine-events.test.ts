@@ -3,6 +3,8 @@
 // the last one it saw, so an OOM kill during the gap is still told. The engine
 // here is a stand-in on a unix socket that ends the first stream on purpose,
 // which a real engine does only when it restarts (under every other test).
+// It also sends what a real engine does too rarely to test on one: a line
+// that is not JSON, and a SIGKILL death whose "oom" event it lost.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -33,6 +35,11 @@ t.test('a stream the engine ends is reopened from the last event seen', async (t
     } else {
       res.write(event('second', 'oom', firstAt + 5))
       res.write(event('second', 'die', firstAt + 5, 137))
+      res.write('not json\n')
+      // The engine lost this one's "oom" (it removed the container first).
+      res.write(event('lost-oom', 'die', firstAt + 6, 137))
+      res.write(event('killed', 'kill', firstAt + 7))
+      res.write(event('killed', 'die', firstAt + 7, 137))
     }
   })
   await new Promise<void>((resolve) => server.listen(socket, resolve))
@@ -49,12 +56,14 @@ t.test('a stream the engine ends is reopened from the last event seen', async (t
   await events.listen(docker, 'dev.osiris.executor=test')
   t.same(await events.ending('first'), { oomKilled: false, exitCode: 0 })
   t.same(await events.ending('second'), { oomKilled: true, exitCode: 137 }, 'told over the reopened stream')
+  t.same(await events.ending('lost-oom'), { oomKilled: true, exitCode: 137 }, 'a SIGKILL nobody asked for')
+  t.same(await events.ending('killed'), { oomKilled: false, exitCode: 137 }, 'a SIGKILL the engine was asked for')
   t.equal(requests.length, 2)
   t.equal(requests[0]?.get('since'), null, 'the first stream starts now')
   t.equal(requests[1]?.get('since'), String(firstAt), 'the reopened one replays from the last event seen')
   t.same(JSON.parse(requests[1]?.get('filters') ?? '{}'), {
     type: ['container'],
-    event: ['oom', 'die'],
+    event: ['oom', 'kill', 'die'],
     label: ['dev.osiris.executor=test'],
   })
 })
