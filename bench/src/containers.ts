@@ -34,19 +34,12 @@ function pythonSource(salt: number | string): string {
 
 /** Asks the engine for its version; never throws. */
 async function checkEngine(docker: DockerClient, timeoutMs = 2000): Promise<Engine> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    const why = `no Docker engine answers on ${docker.socketPath} within ${timeoutMs} ms`
-    timer = setTimeout(() => reject(new Error(why)), timeoutMs)
-  })
   try {
-    const { Version, ApiVersion } = await Promise.race([docker.version(), late])
+    const { Version, ApiVersion } = await docker.version(AbortSignal.timeout(timeoutMs))
     return { available: true, socket: docker.socketPath, version: `Engine ${Version}, API ${ApiVersion}` }
   } catch (error) {
-    // DockerClient's message names the socket and what the connection said (ENOENT, ECONNREFUSED…).
+    // DockerClient's message names the socket and what the connection said (ENOENT, ECONNREFUSED, a timeout).
     return { available: false, reason: (error as Error).message }
-  } finally {
-    clearTimeout(timer)
   }
 }
 

@@ -17,8 +17,8 @@ export interface Environment {
   isolatedVm: string
   workerd: string
   commit: string
-  /** 1, 5 and 15 minute load averages when the run started: how busy the machine was. */
-  loadAverage: number[]
+  /** 1, 5 and 15 minute load averages when the run started: how busy the machine was (absent in early results). */
+  loadAverage?: number[]
 }
 
 const require = createRequire(import.meta.url)

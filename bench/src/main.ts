@@ -20,8 +20,7 @@ import { isSkipped, type Measurement, type Result } from './measure.ts'
 import { measureWorkerd, type Peer } from './peer/workerd.ts'
 import { planFor } from './plan.ts'
 import { stopAll } from './processes.ts'
-import { renderMarkdown } from './report/markdown.ts'
-import { renderColdChart } from './report/svg.ts'
+import { writeReports } from './report/files.ts'
 import type { BenchResults } from './results.ts'
 
 const { values } = parseArgs({
@@ -149,14 +148,9 @@ try {
   const results: BenchResults = { ...partial, budgets: checkBudgets(partial) }
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-')
   const base = join(outDir, `${stamp}${plan.mode === 'quick' ? '-quick' : ''}`)
-  const markdown = renderMarkdown(results)
   await mkdir(outDir, { recursive: true })
   await writeFile(`${base}.json`, `${JSON.stringify(results, null, 1)}\n`)
-  await writeFile(`${base}.md`, markdown)
-  await writeFile(
-    `${base}.svg`,
-    renderColdChart(cold, `Cold start of addNumbers(3, 5), ${env.cpuModel}, ${startedAt.toISOString().slice(0, 10)}`),
-  )
+  const markdown = await writeReports(base, results)
   log(`\n${markdown}`)
   log(`wrote ${base}.json, .md and .svg`)
 } finally {

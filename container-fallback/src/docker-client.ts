@@ -123,8 +123,9 @@ export class DockerClient {
     await this.#request('ping', 'GET', '/_ping')
   }
 
-  async version(): Promise<{ Version: string; ApiVersion: string }> {
-    return this.#json('version', 'GET', '/version')
+  /** The engine's version; `signal` abandons the request (a hung engine). */
+  async version(signal?: AbortSignal): Promise<{ Version: string; ApiVersion: string }> {
+    return this.#json('version', 'GET', '/version', signal ? { signal } : {})
   }
 
   /** True when the image exists locally. */

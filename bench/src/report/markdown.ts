@@ -26,7 +26,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(`# Osiris bench, ${r.startedAt} (${r.mode} run)`)
   out.push(
     `${e.cpuModel}, ${e.cores} cores, ${e.memoryGiB} GiB; ${e.os}; Node ${e.node} (V8 ${e.v8}); ` +
-      `isolated-vm ${e.isolatedVm}; workerd ${e.workerd}; commit ${e.commit}; load average at start ${e.loadAverage.join(', ')}. ` +
+      `isolated-vm ${e.isolatedVm}; workerd ${e.workerd}; commit ${e.commit}; load average at start ${e.loadAverage?.join(', ') ?? 'not recorded'}. ` +
       'Times in ms (nearest-rank percentiles); every ratio is against a baseline from this same run.',
   )
 
