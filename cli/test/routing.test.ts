@@ -113,8 +113,19 @@ t.test(
     const running = Array.from({ length: 6 }, () => osiris.call('jam', [1500]))
     // Wait until the six are placed, so the next calls queue.
     await eventually(async () => (await osiris.hosts()).reduce((n, h) => n + h.inFlight, 0) >= 6, 5000, 'six running')
-    const late = osiris.call('jam', [10], { timeoutMs: 300 })
-    const queued = Array.from({ length: 3 }, () => osiris.call('jam', [10]))
+    const late = osiris.call('jam', [10], { timeoutMs: 1000 }).catch((e: unknown) => e)
+    // Over HTTP no caller-side timer races the controller's answer.
+    const lateHttp = fetch(`http://${platform.http}/v1/call/jam`, {
+      method: 'POST',
+      headers: { 'x-osiris-timeout-ms': '1000' },
+      body: '[10]',
+    })
+    const queued = Array.from({ length: 2 }, () => osiris.call('jam', [10]))
+    const queueDepth = async (): Promise<number> => {
+      const metrics = await (await fetch(`http://${platform.http}/metrics`)).text()
+      return Number(/^osiris_queue_depth (\d+)$/m.exec(metrics)?.[1])
+    }
+    await eventually(async () => (await queueDepth()) === 4, 5000, 'four calls queued')
     const started = Date.now()
     const full = await osiris.callFunction('jam', 10).catch((e: unknown) => e)
     t.ok(Date.now() - started < 500, 'refused promptly')
@@ -124,15 +135,23 @@ t.test(
       message: /^function "jam" has 4 calls waiting for an instance, the most allowed; retry in 100 ms$/,
       retryAfterMs: 100,
     })
-    const expired = await late.catch((e: unknown) => e)
+    const expired = await late
     // The controller answers a little before the deadline with why; on a loaded
     // machine the caller's own timer may still fire first.
     t.match(expired, {
       code: 'DEADLINE_EXCEEDED',
       message: /^(call of "jam" waited \d+ ms for a free instance|controller [\d.:]+: Deadline exceeded)/,
     })
+    const expiredHttp = await lateHttp
+    t.equal(expiredHttp.status, 504)
+    t.match(await expiredHttp.json(), {
+      error: {
+        code: 'DEADLINE_EXCEEDED',
+        message: /^call of "jam" waited \d+ ms for a free instance and reached its deadline$/,
+      },
+    })
     const all = await Promise.all([...running, ...queued].map(outcome))
-    t.same(count(all), new Map([['ok', 9]]), 'running and queued calls all succeed')
+    t.same(count(all), new Map([['ok', 8]]), 'running and queued calls all succeed')
   },
 )
 
