@@ -40,7 +40,7 @@ for (let i = 1; i <= N; i++) {
     codeHash: hash(source),
     args: ['3', '5'],
     timeoutMs: 10_000,
-    ...{ runtime: 'python' },
+    runtime: 'python',
   })
   pool.push(performance.now() - started)
   hostSide.push(result.durationUs / 1000)

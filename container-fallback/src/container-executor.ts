@@ -390,9 +390,7 @@ function limit(value: number | null | undefined, fallback: number): number {
 }
 
 function runtimeOf(params: InvokeParams, runtimes: readonly string[]): string {
-  // The host hands over the whole InvokeRequest, which names the runtime.
-  const named: unknown = (params as InvokeParams & { runtime?: unknown }).runtime
-  if (typeof named === 'string' && named !== '') return named
+  if (params.runtime) return params.runtime
   if (runtimes.length === 1 && runtimes[0]) return runtimes[0]
   throw new OsirisError('INVALID_ARGUMENT', 'the call does not name its runtime')
 }

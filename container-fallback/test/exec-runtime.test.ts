@@ -46,7 +46,7 @@ t.test('an executable module: parameters from its header, JSON in and out, stder
     codeHash: cache.put(code),
     args: ['1', '{"k":[2]}'],
     timeoutMs: 10_000,
-    ...{ runtime: 'exec' },
+    runtime: 'exec',
   })
   t.same(JSON.parse(result.result), { args: [1, { k: [2] }] })
   t.same(logs, ['error pair: got [1,{"k":[2]}]'])
@@ -62,7 +62,7 @@ t.test('an executable module: parameters from its header, JSON in and out, stder
       args: [],
       timeoutMs: 10_000,
       limits: { cpuMs: 300 },
-      ...{ runtime: 'exec' },
+      runtime: 'exec',
     })
     .catch((e: unknown) => e)
   t.ok(spun instanceof OsirisError)

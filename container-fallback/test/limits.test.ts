@@ -3,11 +3,11 @@
 // escape its deadline (the container is killed), or survive a kill between
 // calls unnoticed (the next call gets a new container).
 
-import { createHash } from 'node:crypto'
 import { ContainerExecutor, type DockerClient } from '@osiris/container-fallback'
 import { OsirisError } from '@osiris/proto'
 import t, { type Test } from 'tap'
 import { CodeCache } from '../../isolate-host/src/code-cache.ts'
+import type { InvokeParams } from '../../isolate-host/src/executor.ts'
 import { LABEL_OWNER_PID } from '../src/container.ts'
 import { containersLabelled, engine, eventually, pythonImage } from './helpers/engine.ts'
 
@@ -54,12 +54,16 @@ def spin():
 `
 
 const PIDS = 32
-const hashOf = (code: string): string => createHash('sha256').update(code).digest('hex')
 
 interface Harness {
   docker: DockerClient
   executor: ContainerExecutor
-  call(functionName: string, args?: string[], timeoutMs?: number): ReturnType<ContainerExecutor['invoke']>
+  call(
+    functionName: string,
+    args?: string[],
+    timeoutMs?: number,
+    limits?: InvokeParams['limits'],
+  ): ReturnType<ContainerExecutor['invoke']>
   /** Ids of this executor's containers specialized for the module. */
   containers(): Promise<string[]>
 }
@@ -85,7 +89,7 @@ async function harness(t: Test): Promise<Harness> {
   return {
     docker,
     executor,
-    call: (functionName, args = [], timeoutMs = 10_000) =>
+    call: (functionName, args = [], timeoutMs = 10_000, limits = null) =>
       executor.invoke({
         callId: `c${++n}`,
         functionName,
@@ -94,7 +98,8 @@ async function harness(t: Test): Promise<Harness> {
         codeHash,
         args,
         timeoutMs,
-        ...{ runtime: 'python' },
+        limits,
+        runtime: 'python',
       }),
     containers: async () =>
       (await docker.listContainers([executor.label])).filter((c) => c.State === 'running').map((c) => c.Id),
@@ -195,17 +200,7 @@ t.test('a container killed during a call ends it with UNAVAILABLE; the next call
 t.test('limits a call leaves at 0 (unset in the wire message) take the defaults, never "unlimited"', async (t) => {
   const h = await harness(t)
   const zero = (functionName: string) =>
-    h.executor.invoke({
-      callId: `zero-${functionName}`,
-      functionName,
-      module: 'limits',
-      version: 1,
-      codeHash: hashOf(SOURCE),
-      args: functionName === 'add' ? ['2', '3'] : [],
-      timeoutMs: 0,
-      limits: { memoryMb: 0, timeoutMs: 0, maxResultBytes: 0 },
-      ...{ runtime: 'python' },
-    })
+    h.call(functionName, functionName === 'add' ? ['2', '3'] : [], 0, { memoryMb: 0, timeoutMs: 0, maxResultBytes: 0 })
   t.equal((await zero('add')).result, '5', 'a timeout of 0 is not an immediate deadline')
   const memory = await failure(zero('memory_bomb'))
   t.equal(memory.code, 'RESOURCE_EXHAUSTED')

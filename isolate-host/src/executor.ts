@@ -19,6 +19,8 @@ export interface InvokeParams {
   limits?: Partial<FunctionLimits> | null
   /** Hosts the function may fetch from even when they resolve to loopback or private addresses (egress.ts). */
   egressAllow?: string[]
+  /** The function's runtime, as the InvokeRequest names it: the host picks the executor by it, a container executor its image. */
+  runtime?: string
 }
 
 export interface InvokeResult {

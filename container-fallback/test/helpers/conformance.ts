@@ -47,7 +47,7 @@ async function deployed(t: Test, subject: Subject, idleTtlMs = 300_000) {
       args,
       timeoutMs: 10_000,
       ...extra,
-      ...{ runtime: subject.runtime },
+      runtime: subject.runtime,
     })
   return { executor, validated, call }
 }
