@@ -19,7 +19,7 @@ export interface CallContext {
  * SIGPROF (27) from the CPU-time timer the shim arms per call, which the
  * container's init reports as 128 + 27.
  */
-export const CPU_LIMIT_EXIT_CODE = 128 + 27
+const CPU_LIMIT_EXIT_CODE = 128 + 27
 
 function cpuError(ctx: CallContext, after = ''): OsirisError {
   return new OsirisError(

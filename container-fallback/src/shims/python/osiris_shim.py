@@ -7,12 +7,12 @@
 #   {"op": "check", "filename", "code"}  -> {"functions": [...]} | {"compile": {...}}
 #   {"op": "load", "module", "filename", "code"} -> {"loaded": true} | {"error": {...}} | {"compile": {...}}
 #   {"op": "call", "fn", "args": [json, ...], "cpuMs"} -> {"result": json, "logs": [...]}
-# A call that uses more than cpuMs of CPU time ends this process: the
-# ITIMER_PROF timer armed for it delivers SIGPROF, whose default action
-# terminates (the container's init then exits 128 + 27).
 #        | {"error": {"name", "message", "stack"}, "logs"} | {"notJson": msg} | {"missing": true}
 # "check" only parses (ast) and never runs the code, so a container that
 # checked a module is still generic; "load" runs the module's top level once.
+# A call that uses more than cpuMs of CPU time ends this process: the
+# ITIMER_PROF timer armed for it delivers SIGPROF, whose default action
+# terminates (the container's init then exits 128 + 27).
 import ast
 import asyncio
 import inspect
