@@ -33,6 +33,8 @@ const DEFAULT_TIMEOUT_MS = 30_000
 const DEFAULT_CPU_MS = 10_000
 /** The platform's default result limit (isolate-host/src/limits.ts), for calls that bring none. */
 const DEFAULT_MAX_RESULT_BYTES = 1024 * 1024
+/** How long past its deadline a call whose container died waits for the engine to say how. */
+const DIE_GRACE_MS = 1000
 
 export class ContainerExecutor implements Executor {
   readonly runtimes: readonly string[]
@@ -275,7 +277,7 @@ export class ContainerExecutor implements Executor {
     const answer = await container
       .requestWithin(deadline - performance.now(), { op: 'load', module: params.module, filename, code })
       .catch(async (error: unknown) => {
-        throw await this.#failure(container, ctx, error)
+        throw await this.#failure(container, ctx, deadline, error)
       })
     if (answer.loaded === true) return
     void container.remove()
@@ -292,15 +294,17 @@ export class ContainerExecutor implements Executor {
         cpuMs: ctx.cpuMs,
       })
       .catch(async (error: unknown) => {
-        throw await this.#failure(container, ctx, error)
+        throw await this.#failure(container, ctx, deadline, error)
       })
   }
 
   /** A request that failed → the call's error; the container is removed either way. */
-  async #failure(container: RuntimeContainer, ctx: CallContext, error: unknown): Promise<Error> {
+  async #failure(container: RuntimeContainer, ctx: CallContext, deadline: number, error: unknown): Promise<Error> {
     if (error instanceof DeadlineHit) return deadlineError(ctx)
     if (error instanceof ChannelClosed) {
-      const ending = await container.ending()
+      // The engine's "die" comes within ms of the socket closing. It is waited for until the call's
+      // deadline (at least DIE_GRACE_MS); after that the caller hears "it is gone" rather than wait on a quiet engine.
+      const ending = await container.ending(Math.max(DIE_GRACE_MS, deadline - performance.now()))
       void container.remove()
       return endingError(ctx, ending)
     }

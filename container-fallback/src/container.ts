@@ -204,9 +204,9 @@ export class RuntimeContainer {
     })
   }
 
-  /** What the engine says about how this container ended (its event stream). */
-  ending(): Promise<Ending> {
-    return this.#events.ending(this.id)
+  /** What the engine says about how this container ended (its event stream), waiting at most `waitMs` for it. */
+  ending(waitMs?: number): Promise<Ending> {
+    return this.#events.ending(this.id, waitMs)
   }
 
   /** Kills and deletes the container and its socket directory. Idempotent. */

@@ -74,8 +74,8 @@ export class EngineEvents {
     }
   }
 
-  /** How container `id` ended, once the engine has said it died (or after a short wait). */
-  async ending(id: string): Promise<Ending> {
+  /** How container `id` ended, once the engine has said it died (or after `waitMs`, at most DIE_WAIT_MS). */
+  async ending(id: string, waitMs = DIE_WAIT_MS): Promise<Ending> {
     if (!this.#died.has(id)) {
       await new Promise<void>((resolve) => {
         const waiters = this.#waiters.get(id) ?? new Set()
@@ -85,7 +85,7 @@ export class EngineEvents {
           if (waiters.size === 0 && this.#waiters.get(id) === waiters) this.#waiters.delete(id)
           resolve()
         }
-        const timer = setTimeout(done, DIE_WAIT_MS)
+        const timer = setTimeout(done, Math.min(waitMs, DIE_WAIT_MS))
         waiters.add(done)
         this.#waiters.set(id, waiters)
       })
