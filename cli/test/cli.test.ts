@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import t from 'tap'
-import { BIN, runCli, spawnAsUser, startPlatform, stopOnTeardown } from './helpers/platform.ts'
+import { runCli, spawnOsiris, startPlatform, stopOnTeardown } from './helpers/platform.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'osiris-cli-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -108,12 +108,8 @@ t.test('the bin re-runs itself with the flags isolated-vm needs when started wit
 })
 
 t.test('OSIRIS_LOG_FORMAT=json makes the servers log one JSON object per line', async (t) => {
-  const controller = spawnAsUser(
-    process.execPath,
-    [
-      ...['--no-node-snapshot', '--conditions=osiris-source', BIN, 'controller'],
-      ...['--port', '0', '--http-port', '0', '--data-dir', join(dir, 'json-logs')],
-    ],
+  const controller = spawnOsiris(
+    ['controller', ...['--port', '0', '--http-port', '0', '--data-dir', join(dir, 'json-logs')]],
     { OSIRIS_LOG_FORMAT: 'json' },
   )
   stopOnTeardown(t, controller)

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { connect } from '@osiris/sdk'
 import t from 'tap'
-import { BIN, eventually, runCli, spawnAsUser, startPlatform } from './helpers/platform.ts'
+import { eventually, runCli, spawnOsiris, startPlatform } from './helpers/platform.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'osiris-logs-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -20,11 +20,7 @@ await osiris.deploy(
 const env = { OSIRIS_ADDR: platform.grpc }
 
 t.test('osiris logs -f receives a line printed by a function', async (t) => {
-  const follower = spawnAsUser(
-    process.execPath,
-    ['--no-node-snapshot', '--conditions=osiris-source', BIN, 'logs', 'chatty', '-f'],
-    env,
-  )
+  const follower = spawnOsiris(['logs', 'chatty', '-f'], env)
   t.teardown(() => {
     if (follower.exitCode === null) follower.kill('SIGKILL')
   })

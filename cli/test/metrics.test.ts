@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { connect } from '@osiris/sdk'
 import t from 'tap'
-import { BIN, spawnAsUser, startPlatform, stopOnTeardown } from './helpers/platform.ts'
+import { spawnOsiris, startPlatform, stopOnTeardown } from './helpers/platform.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'osiris-metrics-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -68,8 +68,8 @@ t.test('the series exist and move with calls', async (t) => {
 })
 
 t.test('a host serves its own metrics with osiris host --metrics', async (t) => {
-  const host = spawnAsUser(process.execPath, [
-    ...['--no-node-snapshot', '--conditions=osiris-source', BIN, 'host'],
+  const host = spawnOsiris([
+    'host',
     ...['--controller', platform.grpc, '--metrics', '127.0.0.1:0', '--id', 'metered-host', '--pool', '2'],
   ])
   stopOnTeardown(t, host)

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, OsirisError } from '@osiris/sdk'
 import t from 'tap'
-import { alive, BIN, eventually, runCli, spawnAsUser, startPlatform, stopOnTeardown } from './helpers/platform.ts'
+import { alive, eventually, runCli, spawnOsiris, startPlatform, stopOnTeardown } from './helpers/platform.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'osiris-routing-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -58,8 +58,8 @@ t.test('osiris hosts prints each host with its state and load', async (t) => {
 })
 
 t.test('a host joins from another address with osiris host --advertise', async (t) => {
-  const extra = spawnAsUser(process.execPath, [
-    ...['--no-node-snapshot', '--conditions=osiris-source', BIN, 'host'],
+  const extra = spawnOsiris([
+    'host',
     ...['--controller', platform.grpc, '--advertise', '127.0.0.2:0', '--id', 'joiner'],
   ])
   stopOnTeardown(t, extra)

@@ -25,7 +25,7 @@ import {
 } from '@osiris/proto'
 import { connect, type OsirisError } from '@osiris/sdk'
 import t from 'tap'
-import { BIN, runCli, spawnAsUser, startPlatform, stopOnTeardown } from './helpers/platform.ts'
+import { runCli, spawnOsiris, startPlatform, stopOnTeardown } from './helpers/platform.ts'
 
 const PYTHON_SDK = fileURLToPath(new URL('../../sdk/python', import.meta.url))
 
@@ -143,8 +143,8 @@ t.test('a host whose certificate the controller does not know is refused', async
 })
 
 t.test('a host that does not trust the controller says so, and keeps trying', async (t) => {
-  const host = spawnAsUser(process.execPath, [
-    ...['--no-node-snapshot', '--conditions=osiris-source', BIN, 'host', '--controller', controller.address],
+  const host = spawnOsiris([
+    ...['host', '--controller', controller.address],
     ...['--tls-cert', join(certs, 'host-1.pem'), '--tls-key', join(certs, 'host-1.key')],
     ...['--tls-ca', join(foreign, 'ca.pem'), '--pool', '1'],
   ])
@@ -162,8 +162,8 @@ t.test('a host does not take another host for its controller', async (t) => {
   const impostor = new grpc.Server()
   const port = await bindServer(impostor, '127.0.0.1', 0, serverCredentials(loadTls(files(certs, 'host-2')), 'request'))
   t.teardown(() => impostor.forceShutdown())
-  const host = spawnAsUser(process.execPath, [
-    ...['--no-node-snapshot', '--conditions=osiris-source', BIN, 'host', '--controller', `127.0.0.1:${port}`],
+  const host = spawnOsiris([
+    ...['host', '--controller', `127.0.0.1:${port}`],
     ...['--tls', certs, '--id', 'host-1', '--pool', '1'],
   ])
   stopOnTeardown(t, host)

@@ -5,6 +5,7 @@
 // statusText, [name, value, ...], body as a byte string, final url,
 // redirected] or ['error', message]. In-flight requests end with the call.
 import { STATUS_CODES } from 'node:http'
+import { LRUCache } from 'lru-cache'
 import { Agent, request } from 'undici'
 import { checkHost, type EgressPolicy, policyLookup } from './egress.ts'
 import type { FetchSink } from './generic-isolate.ts'
@@ -20,17 +21,13 @@ export const FETCH_LIMITS = Object.freeze({
   maxResponseBytes: 8 * 1024 * 1024,
 })
 
-const agents = new Map<string, Agent>()
+/** One connection pool per egress policy in use; the least recently used is closed (gracefully) past 64. */
+const agents = new LRUCache<string, Agent>({ max: 64, dispose: (agent) => void agent.close() })
 
 function agentFor(policy: EgressPolicy): Agent {
   const key = [...policy.allow].sort().join(',')
   let agent = agents.get(key)
   if (!agent) {
-    if (agents.size >= 64) {
-      const [oldKey, old] = agents.entries().next().value ?? []
-      if (oldKey !== undefined) agents.delete(oldKey)
-      void old?.close()
-    }
     agent = new Agent({ connect: { lookup: policyLookup(policy) }, connections: 16 })
     agents.set(key, agent)
   }

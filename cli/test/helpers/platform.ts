@@ -20,6 +20,11 @@ export function spawnAsUser(file: string, args: string[], env: Record<string, st
   })
 }
 
+/** Runs `osiris ARGS…` (this checkout's CLI) as a user would. */
+export function spawnOsiris(args: string[], env: Record<string, string> = {}): ChildProcess {
+  return spawnAsUser(process.execPath, [...NODE_FLAGS, BIN, ...args], env)
+}
+
 interface Teardown {
   teardown(fn: () => unknown): void
 }
@@ -106,15 +111,8 @@ export async function startPlatform(
   extra: string[] = [],
   env: Record<string, string> = {},
 ): Promise<Platform> {
-  const proc = spawnAsUser(
-    process.execPath,
-    [
-      ...NODE_FLAGS,
-      BIN,
-      'start',
-      ...['--port', '0', '--http-port', '0', '--data-dir', dataDir, '--pool', '4'],
-      ...extra,
-    ],
+  const proc = spawnOsiris(
+    ['start', ...['--port', '0', '--http-port', '0', '--data-dir', dataDir, '--pool', '4'], ...extra],
     env,
   )
   // Unreferenced so the test process can finish; teardown then stops it.
