@@ -77,3 +77,38 @@ t.test('the SDK retries requests that never reached a restarting controller, wit
   const refused = await gone.hosts({ timeoutMs: 300 }).catch((error: unknown) => error)
   t.match(refused, { code: 'UNAVAILABLE', message: /^controller 127\.0\.0\.1:1: / }, 'and gives up at the deadline')
 })
+
+t.test('Ctrl-C reaching the platform twice at once (npm start relays it) still shuts down cleanly', async (t) => {
+  const platform = await startPlatform(t, join(dir, 'relayed'))
+  const exited = new Promise<number | null>((resolve) => platform.proc.once('exit', (code) => resolve(code)))
+  platform.proc.ref()
+  // The terminal signals the whole process group; npm then passes its own on.
+  platform.proc.kill('SIGINT')
+  platform.proc.kill('SIGTERM')
+  t.equal(await exited, 0, 'a clean exit, not a forced one')
+  t.notOk(
+    platform.lines.some((line) => line.includes('again: exiting now')),
+    'the relayed signal is not taken for a second Ctrl-C',
+  )
+})
+
+t.test('a second Ctrl-C while calls are being finished exits at once', async (t) => {
+  const platform = await startPlatform(t, join(dir, 'forced'))
+  const osiris = connect(platform.grpc)
+  t.teardown(() => osiris.close())
+  await osiris.deploy('export async function linger() { await new Promise((r) => setTimeout(r, 5000)); return 1 }', {
+    module: 'linger',
+    runtime: 'js',
+  })
+  const lingering = osiris.callFunction('linger').catch((error: unknown) => error)
+  await eventually(async () => (await osiris.hosts()).some((h) => h.inFlight === 1), 5000, 'the call running')
+  const exited = new Promise<number | null>((resolve) => platform.proc.once('exit', (code) => resolve(code)))
+  platform.proc.ref()
+  platform.proc.kill('SIGINT')
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  t.equal(platform.proc.exitCode, null, 'still finishing the call in flight')
+  platform.proc.kill('SIGINT')
+  t.equal(await exited, 1)
+  t.ok(platform.lines.includes('stderr: SIGINT again: exiting now'))
+  t.ok((await lingering) instanceof OsirisError, 'the call in flight failed rather than hung')
+})
