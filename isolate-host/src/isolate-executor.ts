@@ -257,8 +257,9 @@ export class IsolateExecutor implements Executor {
         }
       })
     }
-    this.#pool.close()
+    const pool = this.#pool.close()
     for (const list of this.#instances.values()) for (const instance of list) instance.dispose()
     this.#instances.clear()
+    await pool
   }
 }

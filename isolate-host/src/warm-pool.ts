@@ -35,8 +35,8 @@ export class WarmPool {
   /** Resolved whenever the pool grows or closes (for filled()). */
   readonly #waiters = new Set<() => void>()
   #timer: NodeJS.Timeout | undefined
-  /** An isolate is being made. */
-  #making = false
+  /** The isolate being made, settled once it is in the pool (or disposed); undefined when none is. */
+  #making: Promise<void> | undefined
   /** When the pool fell short (performance.now()), for maxDeferMs; 0 when it is not waiting. */
   #shortSince = 0
   /** When the host last went idle (performance.now()). */
@@ -110,12 +110,11 @@ export class WarmPool {
       this.#schedule()
       return
     }
-    void this.#refill()
+    if (this.#closed || this.#ready.length >= this.#options.target) return
+    this.#making = this.#refill()
   }
 
   async #refill(): Promise<void> {
-    if (this.#closed || this.#ready.length >= this.#options.target) return
-    this.#making = true
     this.#shortSince = 0
     let retryMs = 0
     try {
@@ -129,7 +128,7 @@ export class WarmPool {
       // Out of memory, most likely: the pool stays short for now and calls make isolates on the spot.
       retryMs = RETRY_MS
     } finally {
-      this.#making = false
+      this.#making = undefined
       for (const resolve of this.#waiters) resolve()
       this.#waiters.clear()
     }
@@ -142,7 +141,12 @@ export class WarmPool {
     } else this.#schedule()
   }
 
-  close(): void {
+  /**
+   * Disposes the ready isolates; resolves once the one being made, if any, is
+   * disposed too, so no isolate thread is left working when the process ends
+   * (isolated-vm's teardown can abort the process then).
+   */
+  async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     clearTimeout(this.#timer)
@@ -150,5 +154,6 @@ export class WarmPool {
     for (const generic of this.#ready.splice(0)) generic.dispose()
     for (const resolve of this.#waiters) resolve()
     this.#waiters.clear()
+    await this.#making
   }
 }
