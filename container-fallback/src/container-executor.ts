@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { chmod, mkdir, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Executor, ExecutorStatus, InvokeParams, InvokeResult } from '@osiris/isolate-host'
-import { OsirisError, type ValidateResponse } from '@osiris/proto'
+import { defaultLimits, OsirisError, type ValidateResponse } from '@osiris/proto'
 import { DeadlineHit, LABEL_EXECUTOR, RuntimeContainer } from './container.ts'
 import { DockerClient } from './docker-client.ts'
 import { EngineEvents } from './engine-events.ts'
@@ -28,11 +28,8 @@ import { type RuntimeSpec, runtimeSpec } from './runtimes.ts'
 import { ChannelClosed, type ShimAnswer } from './shim-channel.ts'
 import { ContainerPool } from './warm-pool.ts'
 
-const DEFAULT_TIMEOUT_MS = 30_000
-/** The platform's default CPU time of a call (isolate-host/src/limits.ts). */
-const DEFAULT_CPU_MS = 10_000
-/** The platform's default result limit (isolate-host/src/limits.ts), for calls that bring none. */
-const DEFAULT_MAX_RESULT_BYTES = 1024 * 1024
+/** The platform's defaults, for limits a call leaves unset. */
+const DEFAULTS = defaultLimits()
 /** How long past its deadline a call whose container died waits for the engine to say how. */
 const DIE_GRACE_MS = 1000
 
@@ -210,8 +207,8 @@ export class ContainerExecutor implements Executor {
     const spec = this.#spec(runtimeOf(params, this.runtimes))
     const memoryMb = limit(params.limits?.memoryMb, this.options.limits.memoryMb)
     const timeoutMs = Math.min(
-      limit(params.timeoutMs, DEFAULT_TIMEOUT_MS),
-      limit(params.limits?.timeoutMs, DEFAULT_TIMEOUT_MS),
+      limit(params.timeoutMs, DEFAULTS.timeoutMs),
+      limit(params.limits?.timeoutMs, DEFAULTS.timeoutMs),
     )
     const ctx: CallContext = {
       module: params.module,
@@ -219,7 +216,7 @@ export class ContainerExecutor implements Executor {
       functionName: params.functionName,
       memoryMb,
       timeoutMs,
-      cpuMs: limit(params.limits?.cpuMs, DEFAULT_CPU_MS),
+      cpuMs: limit(params.limits?.cpuMs, DEFAULTS.cpuMs),
     }
     const deadline = started + timeoutMs
     this.#inFlight++
@@ -245,7 +242,7 @@ export class ContainerExecutor implements Executor {
       this.#forwardLogs(answer, params)
       if (poisons(answer)) void container.remove()
       const result = readCallAnswer(ctx, answer)
-      const maxBytes = limit(params.limits?.maxResultBytes, DEFAULT_MAX_RESULT_BYTES)
+      const maxBytes = limit(params.limits?.maxResultBytes, DEFAULTS.maxResultBytes)
       if (Buffer.byteLength(result) > maxBytes) {
         throw new OsirisError(
           'PAYLOAD_TOO_LARGE',

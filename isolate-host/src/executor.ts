@@ -1,9 +1,8 @@
 // The seam between a host and what runs functions: the isolate executor here,
 // the container executor (container-fallback/) for other runtimes. Both take
 // the same calls and report the same status.
-import type { InstanceStatus, ValidateResponse } from '@osiris/proto'
+import type { CallLimits, InstanceStatus, ValidateResponse } from '@osiris/proto'
 import type { LogLevel } from './generic-isolate.ts'
-import type { FunctionLimits } from './limits.ts'
 
 export interface InvokeParams {
   callId: string
@@ -15,8 +14,8 @@ export interface InvokeParams {
   args: string[]
   /** The caller's deadline for this call, ms; the function's own timeoutMs applies when shorter. */
   timeoutMs: number
-  /** The function's limits as deployed; unset ones (or 0 where 0 is not allowed) take the host's defaults (limits.ts). */
-  limits?: Partial<FunctionLimits> | null
+  /** The function's limits as deployed; unset ones (or 0 where 0 is not allowed) take the host's defaults (proto's limits.ts). */
+  limits?: Partial<CallLimits> | null
   /** Hosts the function may fetch from even when they resolve to loopback or private addresses (egress.ts). */
   egressAllow?: string[]
   /** The function's runtime, as the InvokeRequest names it: the host picks the executor by it, a container executor its image. */

@@ -2,15 +2,16 @@
 // become gRPC statuses (in handleUnary) and nowhere else on the host side.
 // With mTLS, only a peer holding the controller's certificate gets in.
 import {
+  defaultLimits,
   type HostServiceHandlers,
   handleUnary,
   OsirisError,
   type PeerCall,
   peerIdentity,
   refusePeer,
+  resolveLimits,
 } from '@osiris/proto'
 import type { Executor, InvokeResult } from './executor.ts'
-import { defaultLimits, resolveLimits } from './limits.ts'
 import type { InvokeRecord } from './metrics.ts'
 
 export function hostServiceHandlers(

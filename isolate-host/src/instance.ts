@@ -1,14 +1,13 @@
 // A function instance: a generic isolate specialized with one deployment's
 // module. One deployment per isolate, never two tenants' code in one isolate.
 // A call that breaches a limit disposes the whole instance; it is never reused.
-import { OsirisError } from '@osiris/proto'
+import { type CallLimits, LIMIT_BOUNDS, OsirisError } from '@osiris/proto'
 import type ivm from 'isolated-vm'
 import { type Breach, CallGuard } from './call-guard.ts'
 import { CallTimers } from './call-timers.ts'
 import type { EgressPolicy } from './egress.ts'
 import { CallFetch } from './fetch-host.ts'
 import type { GenericIsolate, LogLevel, LogSink } from './generic-isolate.ts'
-import { type FunctionLimits, isolateLimits, LIMIT_BOUNDS } from './limits.ts'
 import { readOutcome } from './outcome.ts'
 
 export interface Deployment {
@@ -89,7 +88,7 @@ export class FunctionInstance {
    * promises, timers and fetches too: a breach disposes the isolate, which
    * stops the work. Fetches go out under `egress`.
    */
-  async call(name: string, args: string[], limits: Readonly<FunctionLimits>, egress: EgressPolicy): Promise<string> {
+  async call(name: string, args: string[], limits: Readonly<CallLimits>, egress: EgressPolicy): Promise<string> {
     this.lastUsedMs = Date.now()
     const seq = ++this.#seq
     const { isolate } = this.#generic
@@ -151,7 +150,7 @@ export class FunctionInstance {
       })
   }
 
-  #failure(name: string, error: unknown, breach: Breach | undefined, limits: Readonly<FunctionLimits>): OsirisError {
+  #failure(name: string, error: unknown, breach: Breach | undefined, limits: Readonly<CallLimits>): OsirisError {
     this.dispose()
     switch (breach ?? breachOf(messageOf(error))) {
       case 'timeout':
@@ -191,4 +190,9 @@ function loadError(deployment: Deployment, error: unknown): OsirisError {
     return new OsirisError('RESOURCE_EXHAUSTED', `${where}: top-level code ran past its memory limit`)
   }
   return new OsirisError('INTERNAL', `${where} failed to load: ${message}`)
+}
+
+/** The limits the runtime inside the isolate enforces itself, in the order its invoke() takes them. */
+function isolateLimits(limits: Readonly<CallLimits>): number[] {
+  return [limits.maxResultBytes, limits.maxResultDepth, limits.maxLogBytes, limits.maxTimers]
 }

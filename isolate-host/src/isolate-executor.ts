@@ -1,7 +1,7 @@
 // Runs JS/TS functions in V8 isolates: takes a generic isolate from the warm
 // pool on a function version's first call here, keeps the specialized
 // instance warm for later calls, and disposes instances that break a limit.
-import { OsirisError } from '@osiris/proto'
+import { type CallLimits, defaultLimits, OsirisError, resolveLimits } from '@osiris/proto'
 import type { CodeCache } from './code-cache.ts'
 import { egressPolicy } from './egress.ts'
 import {
@@ -14,7 +14,6 @@ import {
 } from './executor.ts'
 import { GenericIsolate } from './generic-isolate.ts'
 import { FunctionInstance } from './instance.ts'
-import { defaultLimits, type FunctionLimits, resolveLimits } from './limits.ts'
 import { ISOLATE_RUNTIMES, validateModule } from './validate.ts'
 import { WarmPool } from './warm-pool.ts'
 
@@ -44,7 +43,7 @@ export class IsolateExecutor implements Executor {
   /** Warm instances by deployment version; one module version per entry. */
   readonly #instances = new Map<number, FunctionInstance[]>()
   readonly #current = new WeakMap<FunctionInstance, CurrentCall>()
-  readonly #defaultLimits: Readonly<FunctionLimits>
+  readonly #defaultLimits: Readonly<CallLimits>
   #inFlight = 0
   /** When each instance last took a call, as a running count (least recently used goes first). */
   readonly #lastUse = new WeakMap<FunctionInstance, number>()

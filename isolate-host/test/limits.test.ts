@@ -1,8 +1,7 @@
 // Per-function limits enforced by the host: wall clock (sync and async),
 // CPU time, memory, result size and shape, console output, timers.
-import { OsirisError } from '@osiris/proto'
+import { defaultLimits, LIMIT_BOUNDS, OsirisError, resolveLimits } from '@osiris/proto'
 import t from 'tap'
-import { defaultLimits, LIMIT_BOUNDS, resolveLimits } from '../src/limits.ts'
 import { failure, harness, until, value } from './adversarial/harness.ts'
 
 t.test('resolveLimits: defaults, overrides, and refusals naming the limit', async (t) => {

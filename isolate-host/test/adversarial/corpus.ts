@@ -5,12 +5,11 @@
 // built-ins are unchanged, (3) a neighbour function called concurrently sees
 // zero failures, (4) the executor still serves afterwards.
 import { randomUUID } from 'node:crypto'
-import type { ErrorCode } from '@osiris/proto'
+import type { CallLimits, ErrorCode } from '@osiris/proto'
 import { OsirisError } from '@osiris/proto'
 import type t from 'tap'
 import type { Test } from 'tap'
 import type { InvokeResult } from '../../src/executor.ts'
-import type { FunctionLimits } from '../../src/limits.ts'
 import { harness, until } from './harness.ts'
 
 export interface Case {
@@ -21,7 +20,7 @@ export interface Case {
   args?: unknown[]
   json?: string[]
   timeoutMs?: number
-  limits?: Partial<FunctionLimits>
+  limits?: Partial<CallLimits>
   /** Hosts fetch may reach although they are loopback (a test server on 127.0.0.1). */
   egressAllow?: string[]
   expect: { code: ErrorCode; message?: string | RegExp } | { result: unknown }

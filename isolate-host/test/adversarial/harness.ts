@@ -1,11 +1,10 @@
 // Test harness over the real executor path: an IsolateExecutor with a real
 // CodeCache, modules deployed through validate() and called through invoke().
 // Shared by the runtime, limits and adversarial tests.
-import { OsirisError } from '@osiris/proto'
+import { type CallLimits, OsirisError } from '@osiris/proto'
 import { CodeCache, hashCode } from '../../src/code-cache.ts'
 import type { InvokeParams, InvokeResult, LogEntry } from '../../src/executor.ts'
 import { IsolateExecutor } from '../../src/isolate-executor.ts'
-import type { FunctionLimits } from '../../src/limits.ts'
 
 /** What the harness needs of a tap test. */
 interface Test {
@@ -17,7 +16,7 @@ export interface CallOptions {
   /** Raw JSON texts, sent as they are (instead of `args`). */
   json?: string[]
   timeoutMs?: number
-  limits?: Partial<FunctionLimits>
+  limits?: Partial<CallLimits>
   egressAllow?: string[]
   callId?: string
 }

@@ -1,11 +1,12 @@
 // Per-function limits: what one call of a function may use. Each has a
 // platform default and a maximum; a function may ask for less or more (up to
 // the maximum) at deploy, and resolveLimits turns what it asked for into one
-// complete, frozen set. A call past any limit ends with the code in
-// DESIGN.md's table and its instance is disposed.
-import { OsirisError } from '@osiris/proto'
+// complete, frozen set. Every executor (isolates and containers) resolves a
+// call's limits here, so the defaults are the same whatever runs the code. A
+// call past any limit ends with the code in DESIGN.md's table.
+import { OsirisError } from './errors.ts'
 
-export interface FunctionLimits {
+export interface CallLimits {
   /** Wall-clock time of one call, awaited work and timers included, ms. */
   timeoutMs: number
   /** CPU time of one call (isolate.cpuTime), ms. */
@@ -22,7 +23,7 @@ export interface FunctionLimits {
   maxTimers: number
 }
 
-type Bounds = Readonly<Record<keyof FunctionLimits, { min: number; default: number; max: number }>>
+type Bounds = Readonly<Record<keyof CallLimits, { min: number; default: number; max: number }>>
 
 export const LIMIT_BOUNDS: Bounds = Object.freeze({
   timeoutMs: { min: 1, default: 30_000, max: 300_000 },
@@ -34,11 +35,11 @@ export const LIMIT_BOUNDS: Bounds = Object.freeze({
   maxTimers: { min: 0, default: 1000, max: 10_000 },
 })
 
-const NAMES = Object.keys(LIMIT_BOUNDS) as (keyof FunctionLimits)[]
+const NAMES = Object.keys(LIMIT_BOUNDS) as (keyof CallLimits)[]
 
 /** The platform defaults, with the host's own overrides (e.g. its --memory). */
-export function defaultLimits(overrides: Partial<FunctionLimits> = {}): Readonly<FunctionLimits> {
-  const base = Object.fromEntries(NAMES.map((name) => [name, LIMIT_BOUNDS[name].default])) as unknown as FunctionLimits
+export function defaultLimits(overrides: Partial<CallLimits> = {}): Readonly<CallLimits> {
+  const base = Object.fromEntries(NAMES.map((name) => [name, LIMIT_BOUNDS[name].default])) as unknown as CallLimits
   return resolveLimits(overrides, base)
 }
 
@@ -49,9 +50,9 @@ export function defaultLimits(overrides: Partial<FunctionLimits> = {}): Readonly
  * numbers); where 0 is allowed (maxLogBytes, maxTimers) it means 0.
  */
 export function resolveLimits(
-  requested: Partial<FunctionLimits> | null | undefined,
-  defaults: Readonly<FunctionLimits>,
-): Readonly<FunctionLimits> {
+  requested: Partial<CallLimits> | null | undefined,
+  defaults: Readonly<CallLimits>,
+): Readonly<CallLimits> {
   if (requested === undefined || requested === null) return defaults
   const resolved = { ...defaults }
   for (const name of NAMES) {
@@ -67,9 +68,4 @@ export function resolveLimits(
     resolved[name] = value
   }
   return Object.freeze(resolved)
-}
-
-/** The limits the runtime inside the isolate enforces, in the order invoke() takes them. */
-export function isolateLimits(limits: Readonly<FunctionLimits>): number[] {
-  return [limits.maxResultBytes, limits.maxResultDepth, limits.maxLogBytes, limits.maxTimers]
 }
