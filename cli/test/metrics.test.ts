@@ -67,6 +67,27 @@ t.test('the series exist and move with calls', async (t) => {
   t.ok(value(after, `osiris_warm_instances{host="${first.hostId}"}`) >= 1, 'warm instances reported per host')
 })
 
+t.test('limit breaches are counted by kind, and only a function limit is one', async (t) => {
+  await osiris.deploy(
+    'export function wait() { return new Promise(() => {}) }\nexport function spin() { for (;;) {} }\nexport function echo(x) { return x }',
+    { module: 'capped', runtime: 'js', limits: { timeoutMs: 300, cpuMs: 50 } },
+  )
+  await osiris.callFunction('echo', 0)
+  const before = await scrape()
+  const breaches = (text: string, kind: string): number => value(text, `osiris_limit_breaches_total{kind="${kind}"}`)
+  t.match(await osiris.callFunction('wait').catch((e: unknown) => e), { code: 'DEADLINE_EXCEEDED' })
+  t.match(await osiris.callFunction('spin').catch((e: unknown) => e), {
+    code: 'DEADLINE_EXCEEDED',
+    message: 'function "spin" used more than 50 ms of CPU time',
+  })
+  const huge = 'x'.repeat(2 * 1024 * 1024)
+  t.match(await osiris.callFunction('echo', huge).catch((e: unknown) => e), { code: 'PAYLOAD_TOO_LARGE' })
+  const after = await scrape()
+  t.equal(breaches(after, 'time') - breaches(before, 'time'), 1, 'the function past its wall-clock limit')
+  t.equal(breaches(after, 'cpu') - breaches(before, 'cpu'), 1, 'the function past its CPU limit')
+  t.equal(breaches(after, 'result') - breaches(before, 'result'), 0, 'oversized arguments are not a result breach')
+})
+
 t.test('a host serves its own metrics with osiris host --metrics', async (t) => {
   const host = spawnOsiris([
     'host',

@@ -24,6 +24,8 @@ export interface CallRecord {
   name: string
   /** 'OK' or the error code. */
   outcome: string
+  /** The error's message, when the call failed. */
+  message?: string
   durationMs: number
   queuedMs: number
   response?: CallResponse
@@ -111,7 +113,8 @@ export class Dispatcher {
       }
     } catch (error) {
       const outcome = error instanceof OsirisError ? error.code : 'INTERNAL'
-      this.#observe?.({ name, outcome, durationMs: performance.now() - started, queuedMs })
+      const message = error instanceof Error ? error.message : String(error)
+      this.#observe?.({ name, outcome, message, durationMs: performance.now() - started, queuedMs })
       throw error
     }
   }

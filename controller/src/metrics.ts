@@ -2,18 +2,12 @@
 // Call outcomes and timings come from the dispatcher's call records; host
 // gauges (pool, instances, in flight) are read from the host registry at
 // scrape time, so they always match what routing sees.
+import { breachOf } from '@osiris/proto'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { CallRecord } from './dispatcher.ts'
 import type { HostRegistry } from './host-registry.ts'
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
-
-/** Error codes that mean a limit was hit, by the kind of limit. */
-const BREACHES: Record<string, string> = {
-  DEADLINE_EXCEEDED: 'time',
-  RESOURCE_EXHAUSTED: 'memory_or_queue',
-  PAYLOAD_TOO_LARGE: 'payload',
-}
 
 export class ControllerMetrics {
   readonly registry = new Registry()
@@ -60,7 +54,7 @@ export class ControllerMetrics {
     })
     this.#breaches = new Counter({
       name: 'osiris_limit_breaches_total',
-      help: 'Calls ended by a limit, by kind.',
+      help: 'Calls ended by a function limit, by kind (time, cpu, memory, result).',
       labelNames: ['kind'],
       registers,
     })
@@ -111,7 +105,7 @@ export class ControllerMetrics {
     this.#calls.inc({ function: fn, outcome: call.outcome })
     this.#duration.observe({ function: fn }, call.durationMs / 1000)
     if (call.queuedMs > 0) this.#queueWait.observe(call.queuedMs / 1000)
-    const kind = BREACHES[call.outcome]
+    const kind = call.message === undefined ? undefined : breachOf(call.outcome, call.message)
     if (kind) this.#breaches.inc({ kind })
     if (call.response?.coldStart) {
       this.#coldStarts.inc({ function: call.name })

@@ -4,7 +4,7 @@
 // and instance gauges read from the executors at scrape time.
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { parseAddress } from '@osiris/proto'
+import { breachOf, parseAddress } from '@osiris/proto'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Executor } from './executor.ts'
 
@@ -17,26 +17,6 @@ export interface InvokeRecord {
   message: string
   coldStart: boolean
   durationMs: number
-}
-
-/**
- * The limit a failed call hit, if it hit one, from the executors' messages:
- * RESOURCE_EXHAUSTED is also a host at its instance cap (not a breach), and
- * a result over its size limit is PAYLOAD_TOO_LARGE.
- */
-function breachOf({ outcome, message }: InvokeRecord): string | undefined {
-  switch (outcome) {
-    case 'DEADLINE_EXCEEDED':
-      return / ms of CPU time/.test(message) ? 'cpu' : 'time'
-    case 'RESOURCE_EXHAUSTED':
-      return /memory/.test(message) ? 'memory' : undefined
-    case 'PAYLOAD_TOO_LARGE':
-      return 'result'
-    case 'RESULT_NOT_JSON':
-      return /nests deeper than \d+ levels/.test(message) ? 'result' : undefined
-    default:
-      return undefined
-  }
 }
 
 export class HostMetrics {
@@ -63,7 +43,7 @@ export class HostMetrics {
     })
     this.#breaches = new Counter({
       name: 'osiris_host_limit_breaches_total',
-      help: 'Calls ended by a limit, by kind (time, cpu, memory, result).',
+      help: 'Calls ended by a function limit, by kind (time, cpu, memory, result).',
       labelNames: ['kind'],
       registers,
     })
@@ -87,7 +67,7 @@ export class HostMetrics {
   record(call: InvokeRecord): void {
     this.#invocations.inc({ function: call.functionName, outcome: call.outcome })
     this.#duration.observe({ cold: String(call.coldStart) }, call.durationMs / 1000)
-    const kind = breachOf(call)
+    const kind = breachOf(call.outcome, call.message)
     if (kind) this.#breaches.inc({ kind })
   }
 

@@ -69,3 +69,29 @@ export function resolveLimits(
   }
   return Object.freeze(resolved)
 }
+
+/** The kinds of per-function limit a call can breach, as the limit-breach metrics label them. */
+export type BreachKind = 'time' | 'cpu' | 'memory' | 'result'
+
+/**
+ * The per-function limit an error reports, from its code and the executors'
+ * message; undefined for an error that shares a code with one but is not a
+ * function's limit: a queue's deadline or bound, a caller's oversized
+ * arguments, a host at its instance cap. Executors name the function or its
+ * module first (`function "f" …`, `module "m" v3: top-level code …`).
+ */
+export function breachOf(code: string, message: string): BreachKind | undefined {
+  if (!/^(function|module) "/.test(message)) return undefined
+  switch (code) {
+    case 'DEADLINE_EXCEEDED':
+      return / ms of CPU time/.test(message) ? 'cpu' : 'time'
+    case 'RESOURCE_EXHAUSTED':
+      return /memory/.test(message) ? 'memory' : undefined
+    case 'PAYLOAD_TOO_LARGE':
+      return 'result'
+    case 'RESULT_NOT_JSON':
+      return /nests deeper than \d+ levels/.test(message) ? 'result' : undefined
+    default:
+      return undefined
+  }
+}
