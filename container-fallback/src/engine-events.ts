@@ -1,13 +1,13 @@
 // What the engine says happened to this executor's containers, from its event
 // stream: which were killed by the kernel's OOM killer and how each one died.
+// Containers are auto-removed when they exit (so a host that dies leaves
+// nothing behind), which means asking afterwards is too late: the executor
+// listens before it starts any.
 // The engine can lose an "oom" event: dockerd handles the exit first, removes
 // the auto-removed container, then drops the late "oom" for a container it no
 // longer knows ("could not find container" in its log). So a SIGKILL (exit
 // 137) that nobody asked the engine for (no "kill" event: not a kill, stop or
 // forced remove) is taken for the kernel's OOM killer too.
-// Containers are auto-removed when they exit (so a host that dies leaves
-// nothing behind), which means asking afterwards is too late: the executor
-// listens before it starts any.
 import type { Ending } from './container.ts'
 import type { DockerClient, EngineEvent } from './docker-client.ts'
 
