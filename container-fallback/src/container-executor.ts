@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { chmod, mkdir, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Executor, ExecutorStatus, InvokeParams, InvokeResult } from '@osiris/isolate-host'
-import { defaultLimits, OsirisError, type ValidateResponse } from '@osiris/proto'
+import { type CallLimits, defaultLimits, OsirisError, resolveLimits, type ValidateResponse } from '@osiris/proto'
 import { DeadlineHit, LABEL_EXECUTOR, RuntimeContainer } from './container.ts'
 import { DockerClient } from './docker-client.ts'
 import { EngineEvents } from './engine-events.ts'
@@ -28,8 +28,6 @@ import { type RuntimeSpec, runtimeSpec } from './runtimes.ts'
 import { ChannelClosed, type ShimAnswer } from './shim-channel.ts'
 import { ContainerPool } from './warm-pool.ts'
 
-/** The platform's defaults, for limits a call leaves unset. */
-const DEFAULTS = defaultLimits()
 /** How long past its deadline a call whose container died waits for the engine to say how. */
 const DIE_GRACE_MS = 1000
 
@@ -43,6 +41,8 @@ export class ContainerExecutor implements Executor {
   readonly #pools = new Map<string, ContainerPool>()
   readonly #instances: FunctionContainers
   readonly #events = new EngineEvents()
+  /** The platform's limits with this executor's memory default, for limits a call leaves unset. */
+  readonly #defaultLimits: Readonly<CallLimits>
   /** Containers starting outside the pools (the pool was empty). */
   #startingOutside = 0
   #ready: Promise<void>
@@ -54,6 +54,7 @@ export class ContainerExecutor implements Executor {
 
   constructor(input: ContainerExecutorOptions) {
     this.options = resolveContainerOptions(input)
+    this.#defaultLimits = Object.freeze({ ...defaultLimits(), memoryMb: this.options.limits.memoryMb })
     for (const name of this.options.runtimes) {
       const spec = runtimeSpec(name)
       if (!spec) throw new OsirisError('INVALID_ARGUMENT', `unknown container runtime "${name}"`)
@@ -205,18 +206,17 @@ export class ContainerExecutor implements Executor {
     this.#open()
     const started = performance.now()
     const spec = this.#spec(runtimeOf(params, this.runtimes))
-    const memoryMb = limit(params.limits?.memoryMb, this.options.limits.memoryMb)
-    const timeoutMs = Math.min(
-      limit(params.timeoutMs, DEFAULTS.timeoutMs),
-      limit(params.limits?.timeoutMs, DEFAULTS.timeoutMs),
-    )
+    const limits = resolveLimits(params.limits, this.#defaultLimits)
+    const memoryMb = limits.memoryMb
+    // The caller's deadline when it set one (0 is unset on the wire), the function's own when shorter.
+    const timeoutMs = params.timeoutMs > 0 ? Math.min(params.timeoutMs, limits.timeoutMs) : limits.timeoutMs
     const ctx: CallContext = {
       module: params.module,
       version: params.version,
       functionName: params.functionName,
       memoryMb,
       timeoutMs,
-      cpuMs: limit(params.limits?.cpuMs, DEFAULTS.cpuMs),
+      cpuMs: limits.cpuMs,
     }
     const deadline = started + timeoutMs
     this.#inFlight++
@@ -242,7 +242,7 @@ export class ContainerExecutor implements Executor {
       this.#forwardLogs(answer, params)
       if (poisons(answer)) void container.remove()
       const result = readCallAnswer(ctx, answer)
-      const maxBytes = limit(params.limits?.maxResultBytes, DEFAULTS.maxResultBytes)
+      const maxBytes = limits.maxResultBytes
       if (Buffer.byteLength(result) > maxBytes) {
         throw new OsirisError(
           'PAYLOAD_TOO_LARGE',
@@ -383,11 +383,6 @@ export class ContainerExecutor implements Executor {
     })()
     return this.#closing
   }
-}
-
-/** A function's own limit when it set one (a positive integer; 0 and null mean unset), else `fallback`. */
-function limit(value: number | null | undefined, fallback: number): number {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : fallback
 }
 
 function runtimeOf(params: InvokeParams, runtimes: readonly string[]): string {
