@@ -23,13 +23,17 @@ async function pair(t: Test): Promise<Pair> {
   let received = ''
   let waiting: ((line: string) => void) | undefined
   shim.setEncoding('utf8')
-  shim.on('data', (chunk: string) => {
-    received += chunk
+  const deliver = (): void => {
     const newline = received.indexOf('\n')
     if (newline < 0 || !waiting) return
     const line = received.slice(0, newline)
     received = received.slice(newline + 1)
     waiting(line)
+    waiting = undefined
+  }
+  shim.on('data', (chunk: string) => {
+    received += chunk
+    deliver()
   })
   shim.on('error', () => {})
   t.teardown(() => {
@@ -44,6 +48,7 @@ async function pair(t: Test): Promise<Pair> {
   const nextRequest = (): Promise<string> =>
     new Promise((resolve) => {
       waiting = resolve
+      deliver()
     })
   return { channel, shim, nextRequest }
 }
