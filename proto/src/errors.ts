@@ -2,6 +2,7 @@
 // domain errors and gRPC statuses. Every process converts at its boundary with
 // these two functions and nowhere else.
 import * as grpc from '@grpc/grpc-js'
+import type { BreachKind } from './limits.ts'
 
 const S = grpc.status
 
@@ -36,10 +37,31 @@ export interface GuestError {
   stack: string
 }
 
+/**
+ * What is known of whether a failed call ran (DESIGN.md, call semantics):
+ * `never` — provably never started anywhere (the transport never delivered it,
+ * or a server refused it before starting it): safe to send again;
+ * `maybe` — it may have run, in part or whole (a connection or a host lost
+ * after the call was sent): never sent again automatically.
+ * Unset when the failure itself says what happened (the function threw, a
+ * limit was hit, the arguments were refused).
+ */
+export type CallStarted = 'never' | 'maybe'
+
+const CALL_STARTED: ReadonlySet<string> = new Set<CallStarted>(['never', 'maybe'])
+const BREACH_KINDS: ReadonlySet<string> = new Set<BreachKind>(['time', 'cpu', 'memory', 'result'])
+
 export class OsirisError extends Error {
   readonly code: ErrorCode
   /** With RESOURCE_EXHAUSTED from a full queue: how long to wait before retrying, ms. */
   retryAfterMs: number | undefined
+  /** Whether the call may have run (see CallStarted); travels in the `osiris-started` trailer. */
+  started: CallStarted | undefined
+  /**
+   * Which of the function's limits the host saw the call break, decided by the
+   * host from what it observed (never from text); travels in the `osiris-breach` trailer.
+   */
+  breach: BreachKind | undefined
 
   constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
     super(message, options)
@@ -72,6 +94,8 @@ export function isErrorCode(value: string): value is ErrorCode {
 const CODE_KEY = 'osiris-code'
 const GUEST_KEY = 'osiris-guest-bin'
 const RETRY_KEY = 'osiris-retry-after-ms'
+const STARTED_KEY = 'osiris-started'
+const BREACH_KEY = 'osiris-breach'
 
 /** Domain error (or anything thrown) → the status a gRPC handler answers with. */
 export function toServiceError(error: unknown): Partial<grpc.StatusObject> {
@@ -85,6 +109,8 @@ export function toServiceError(error: unknown): Partial<grpc.StatusObject> {
     metadata.set(GUEST_KEY, Buffer.from(JSON.stringify(err.guest)))
   }
   if (err.retryAfterMs !== undefined) metadata.set(RETRY_KEY, String(err.retryAfterMs))
+  if (err.started !== undefined) metadata.set(STARTED_KEY, err.started)
+  if (err.breach !== undefined) metadata.set(BREACH_KEY, err.breach)
   return { code: ERROR_CODES[err.code].grpc, details: err.message, metadata }
 }
 
@@ -150,9 +176,12 @@ export function fromServiceError(error: unknown, peer?: string): OsirisError {
   const code: ErrorCode =
     typeof sent === 'string' && isErrorCode(sent) ? sent : (FROM_STATUS[error.code as grpc.status] ?? 'INTERNAL')
   const guest = code === 'FUNCTION_ERROR' ? readGuest(error.metadata) : undefined
-  if (guest) return new FunctionError(message, guest)
-  const converted = new OsirisError(code, message, { cause: error })
+  const converted = guest ? new FunctionError(message, guest) : new OsirisError(code, message, { cause: error })
   const retry = Number(error.metadata.get(RETRY_KEY)[0])
   if (Number.isFinite(retry) && retry > 0) converted.retryAfterMs = retry
+  const started = error.metadata.get(STARTED_KEY)[0]
+  if (typeof started === 'string' && CALL_STARTED.has(started)) converted.started = started as CallStarted
+  const breach = error.metadata.get(BREACH_KEY)[0]
+  if (typeof breach === 'string' && BREACH_KINDS.has(breach)) converted.breach = breach as BreachKind
   return converted
 }
