@@ -20,6 +20,12 @@ export interface InvokeParams {
   egressAllow?: string[]
   /** The function's runtime, as the InvokeRequest names it: the host picks the executor by it, a container executor its image. */
   runtime?: string
+  /**
+   * Aborted when the caller has gone (cancelled, disconnected, past its deadline): the executor stops
+   * the call's work (isolate call terminated, container process killed), answers CANCELLED, and counts
+   * the instance busy until the work has really stopped.
+   */
+  signal?: AbortSignal
 }
 
 export interface InvokeResult {
