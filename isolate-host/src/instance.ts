@@ -1,6 +1,7 @@
 // A function instance: a generic isolate specialized with one deployment's
 // module. One deployment per isolate, never two tenants' code in one isolate.
 // A call that breaches a limit disposes the whole instance; it is never reused.
+import { inspect } from 'node:util'
 import { type CallLimits, LIMIT_BOUNDS, OsirisError } from '@osiris/proto'
 import type ivm from 'isolated-vm'
 import { type Breach, CallGuard } from './call-guard.ts'
@@ -105,14 +106,22 @@ export class FunctionInstance {
     this.#logLeft = limits.maxLogBytes + MARKER_BYTES
     let raw: unknown
     try {
-      const work = this.#invoke.apply(undefined, [name, args, seq, isolateLimits(limits)], {
-        arguments: { copy: true },
-        result: { promise: true, copy: true },
-        timeout: limits.timeoutMs,
-      })
-      // Settles late when the isolate's thread is stuck in a builtin that ignores termination.
-      work.catch(() => {})
-      raw = await Promise.race([work, guard.stopped])
+      // Asked again (same seq: the runtime answers the same call's outcome) after a stray rejection.
+      for (;;) {
+        const work = this.#invoke.apply(undefined, [name, args, seq, isolateLimits(limits)], {
+          arguments: { copy: true },
+          result: { promise: true, copy: true },
+          timeout: guard.remainingMs,
+        })
+        // Settles late when the isolate's thread is stuck in a builtin that ignores termination.
+        work.catch(() => {})
+        try {
+          raw = await Promise.race([work, guard.stopped])
+          break
+        } catch (error) {
+          if (!this.#stray(error, guard)) throw error
+        }
+      }
     } catch (error) {
       throw this.#failure(name, error, guard.breach, limits)
     } finally {
@@ -127,17 +136,33 @@ export class FunctionInstance {
 
   /** Runs the call's due timers; resolves the next deadline, or -1. */
   async #fire(guard: CallGuard, seq: number): Promise<number> {
-    if (this.disposed) return -1
-    try {
-      const next: unknown = await this.#generic.fire.apply(undefined, [seq], {
-        arguments: { copy: true },
-        timeout: guard.remainingMs,
-      })
-      return typeof next === 'number' && Number.isSafeInteger(next) ? next : -1
-    } catch (error) {
-      if (!this.disposed) guard.trip(breachOf(messageOf(error)) ?? 'timeout')
-      return -1
+    for (;;) {
+      if (this.disposed) return -1
+      try {
+        const next: unknown = await this.#generic.fire.apply(undefined, [seq], {
+          arguments: { copy: true },
+          timeout: guard.remainingMs,
+        })
+        return typeof next === 'number' && Number.isSafeInteger(next) ? next : -1
+      } catch (error) {
+        // The due timers ran; a stray rejection lost their answer, so the next deadline is asked again.
+        if (this.#stray(error, guard)) continue
+        if (!this.disposed) guard.trip(breachOf(messageOf(error)) ?? 'timeout')
+        return -1
+      }
     }
+  }
+
+  /**
+   * isolated-vm fails a task in which a promise rejection was left unhandled,
+   * with that rejection as the error. That is not a breach and not the call's
+   * outcome: it is logged at level error, as browsers and workerd do, and
+   * true is answered. Anything else (a breach, a disposed isolate) is false.
+   */
+  #stray(error: unknown, guard: CallGuard): boolean {
+    if (guard.breach !== undefined || this.disposed || breachOf(messageOf(error)) !== undefined) return false
+    this.#log('error', `Uncaught (in promise) ${strayText(error)}`)
+    return true
   }
 
   /** Hands fetch `id` its answer inside the isolate. */
@@ -146,7 +171,7 @@ export class FunctionInstance {
     this.#generic.deliver
       .apply(undefined, [seq, id, answer], { arguments: { copy: true }, timeout: guard.remainingMs })
       .catch((error: unknown) => {
-        if (!this.disposed) guard.trip(breachOf(messageOf(error)) ?? 'timeout')
+        if (!this.#stray(error, guard) && !this.disposed) guard.trip(breachOf(messageOf(error)) ?? 'timeout')
       })
   }
 
@@ -171,6 +196,17 @@ export class FunctionInstance {
     if (!this.#generic.disposed) this.#disposedByHost = true
     this.#generic.dispose()
   }
+}
+
+/** A stray rejection's reason as the guest saw it: its stack up to isolated-vm's boundary, else inspected. */
+function strayText(reason: unknown): string {
+  if (!(reason instanceof Error)) return inspect(reason)
+  const lines = (reason.stack ?? `${reason.name}: ${reason.message}`).split('\n')
+  const boundary = lines.findIndex((line) => line.includes('<isolated-vm boundary>'))
+  return lines
+    .slice(0, boundary < 0 ? lines.length : boundary)
+    .filter((line) => !line.includes('osiris:runtime'))
+    .join('\n')
 }
 
 /** What isolated-vm's error says happened, when it says. */

@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs'
 
 const PARTS = [
   'common.js',
+  'inspect.js',
+  'json.js',
   'lockdown.js',
   'clock.js',
   'console.js',

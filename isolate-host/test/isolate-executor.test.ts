@@ -308,7 +308,7 @@ t.test('console output reaches onLog with the call it came from', async (t) => {
   )
   await h.call({ functionName: 'chatty', codeHash, module: 'chatty', version: 7, callId: 'call-abc', args: ['5'] })
   t.match(h.logs, [
-    { level: 'info', line: 'got 5 {"a":1}', module: 'chatty', version: 7, functionName: 'chatty', callId: 'call-abc' },
+    { level: 'info', line: 'got 5 { a: 1 }', module: 'chatty', version: 7, functionName: 'chatty', callId: 'call-abc' },
     { level: 'error', line: 'uh oh', module: 'chatty', version: 7, functionName: 'chatty', callId: 'call-abc' },
   ])
   t.equal(h.logs.length, 2)
@@ -316,7 +316,7 @@ t.test('console output reaches onLog with the call it came from', async (t) => {
 
   await h.call({ functionName: 'chatty', codeHash, module: 'chatty', version: 7, callId: 'call-def', args: ['6'] })
   t.equal(h.logs[2]?.callId, 'call-def', 'a warm instance logs under the current call')
-  t.equal(h.logs[2]?.line, 'got 6 {"a":1}')
+  t.equal(h.logs[2]?.line, 'got 6 { a: 1 }')
 })
 
 t.test('close is idempotent and later calls are refused with CLOSED (not started)', async (t) => {

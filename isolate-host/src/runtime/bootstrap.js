@@ -8,14 +8,20 @@
 // host: 'R' + result JSON | 'E' + `${name.length}:${message.length}:` + name +
 // message + stack (what was thrown) | 'N' + why the
 // result is not JSON | 'L' (the result is over its size limit) | 'M' (no such function).
+// invoke called again with the seq of the call in progress answers that
+// call's outcome rather than starting another: isolated-vm fails the task
+// that started a call when a promise rejection is left unhandled in it, and
+// the host then asks again (instance.ts), so the call's own outcome stands.
 
 import { installClock } from './clock.js'
 import { installClone } from './clone.js'
-import { jsonParse, jsonStringify, MathFloor, SafeMap, StringCtor, utf8Length } from './common.js'
+import { jsonParse, jsonStringify, MathFloor, SafeMap, StringCtor, StringPrototypeSlice, utf8Length } from './common.js'
 import { installConsole } from './console.js'
 import { installCrypto } from './crypto.js'
 import { installEncoding } from './encoding.js'
 import { installFetch } from './fetch.js'
+import { installInspect } from './inspect.js'
+import { installJson } from './json.js'
 import { installLockdown } from './lockdown.js'
 import { installTimers } from './timers.js'
 import { installUrl } from './url.js'
@@ -31,9 +37,11 @@ export function main(log, schedule, random, urlParse, fetch) {
       return MathFloor(realNow() / CLOCK_RESOLUTION_MS) * CLOCK_RESOLUTION_MS
     },
   }
+  const { inspect, formatArgs } = installInspect()
+  const encodeJson = installJson()
   installLockdown(global)
   installClock(global, clock)
-  installConsole(global, log, state)
+  installConsole(global, log, state, formatArgs)
   const fire = installTimers(global, schedule, state, realNow)
   installEncoding(global)
   installUrl(global, urlParse)
@@ -55,48 +63,26 @@ export function main(log, schedule, random, urlParse, fetch) {
       return ['Error', 'the thrown value could not be read', '']
     }
   }
-  function report(error) {
-    const [name, message] = describe(error)
-    global.console.error(`Uncaught ${name}: ${message}`)
-  }
-
-  /** Deepest nesting of arrays and objects in a JSON text. */
-  function depthOf(json, limit) {
-    let depth = 0
-    let inString = false
-    for (let i = 0; i < json.length; i++) {
-      const c = json.charCodeAt(i)
-      if (inString) {
-        if (c === 0x5c) i++
-        else if (c === 0x22) inString = false
-      } else if (c === 0x22) inString = true
-      else if (c === 0x5b || c === 0x7b) {
-        if (++depth > limit) return depth
-      } else if (c === 0x5d || c === 0x7d) depth--
-    }
-    return depth
+  /** An error nobody caught, logged at level error with its stack, as Node and browsers print it. */
+  function report(error, what = 'Uncaught') {
+    state.error(`${what} ${inspect(error, state.log.left + 1)}`)
   }
 
   function encodeResult(value, maxBytes, maxDepth) {
-    if (typeof value === 'function' || typeof value === 'symbol')
-      return `N${typeof value === 'function' ? 'a function' : 'a Symbol'}`
-    let json
+    let tagged
     try {
-      json = jsonStringify(value)
+      tagged = encodeJson(value, 'result', maxBytes, maxDepth)
     } catch (error) {
-      if (error instanceof RangeError) return `Nit nests deeper than ${maxDepth} levels`
+      // A getter, toJSON or Proxy trap of the result threw.
       return `N${describe(error)[1]}`
     }
-    if (json === undefined) return 'Rnull'
-    const bytes = utf8Length(json, maxBytes)
-    if (bytes > maxBytes) return 'L'
-    if (json.length > 2 * maxDepth && depthOf(json, maxDepth) > maxDepth)
-      return `Nit nests deeper than ${maxDepth} levels`
-    return `R${json}`
+    if (tagged[0] !== 'R') return tagged
+    return utf8Length(StringPrototypeSlice(tagged, 1), maxBytes) > maxBytes ? 'L' : tagged
   }
 
   function bind(namespace) {
-    return async function invoke(name, args, seq, limits) {
+    let current = { seq: -1, outcome: undefined }
+    async function run(name, args, seq, limits) {
       const [maxResultBytes, maxResultDepth, maxLogBytes, maxTimers] = limits
       state.log = { left: maxLogBytes, max: maxLogBytes, truncated: false }
       const call = { seq, timers: new SafeMap(), maxTimers, requested: -1, fetches: new SafeMap() }
@@ -110,6 +96,7 @@ export function main(log, schedule, random, urlParse, fetch) {
         try {
           value = await fn(...parsed)
         } catch (error) {
+          report(error)
           const [errorName, message, stack] = describe(error)
           return `E${errorName.length}:${message.length}:${errorName}${message}${stack}`
         }
@@ -118,6 +105,12 @@ export function main(log, schedule, random, urlParse, fetch) {
         if (state.call === call) state.call = null
         call.timers.clear()
       }
+    }
+    return function invoke(name, args, seq, limits) {
+      if (current.seq === seq) return current.outcome
+      const outcome = run(name, args, seq, limits)
+      current = { seq, outcome }
+      return outcome
     }
   }
 

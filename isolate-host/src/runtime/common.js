@@ -73,3 +73,114 @@ export function namedError(name, message) {
   objectDefine(error, 'name', { value: name, writable: true, configurable: true })
   return error
 }
+
+const FunctionPrototypeCall = Function.prototype.call
+/**
+ * `fn` as a plain function taking its `this` first: `uncurryThis(Map.prototype.get)(map, key)`.
+ * Bound now, so tenant code that later replaces Function.prototype.call or a
+ * prototype method cannot change what the runtime calls.
+ */
+export const uncurryThis = Function.prototype.bind.bind(FunctionPrototypeCall)
+const getter = (proto, name) => uncurryThis(Object.getOwnPropertyDescriptor(proto, name).get)
+export const ObjectKeys = Object.keys
+export const ObjectGetOwnPropertySymbols = Object.getOwnPropertySymbols
+export const ObjectGetOwnPropertyNames = Object.getOwnPropertyNames
+export const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor
+export const ObjectPrototype = Object.prototype
+export const ObjectIs = Object.is
+export const ObjectPrototypePropertyIsEnumerable = uncurryThis(Object.prototype.propertyIsEnumerable)
+export const StringPrototypeSlice = uncurryThis(String.prototype.slice)
+export const StringPrototypeCharCodeAt = uncurryThis(String.prototype.charCodeAt)
+export const StringPrototypeIncludes = uncurryThis(String.prototype.includes)
+export const StringPrototypeIndexOf = uncurryThis(String.prototype.indexOf)
+export const StringPrototypeRepeat = uncurryThis(String.prototype.repeat)
+export const StringPrototypeReplace = uncurryThis(String.prototype.replace)
+export const StringPrototypeValueOf = uncurryThis(String.prototype.valueOf)
+export const RegExpPrototypeTest = uncurryThis(RegExp.prototype.test)
+export const RegExpPrototypeToString = uncurryThis(RegExp.prototype.toString)
+export const RegExpPrototypeGetSource = getter(RegExp.prototype, 'source')
+export const NumberPrototypeValueOf = uncurryThis(Number.prototype.valueOf)
+export const NumberPrototypeToString = uncurryThis(Number.prototype.toString)
+export const NumberCtor = Number
+export const NumberParseFloat = Number.parseFloat
+export const MathTrunc = Math.trunc
+export const StringPrototypeToUpperCase = uncurryThis(String.prototype.toUpperCase)
+export const BooleanPrototypeValueOf = uncurryThis(Boolean.prototype.valueOf)
+export const BigIntPrototypeValueOf = uncurryThis(BigInt.prototype.valueOf)
+export const SymbolPrototypeToString = uncurryThis(Symbol.prototype.toString)
+export const MapPrototypeGetSize = getter(Map.prototype, 'size')
+export const MapPrototypeForEach = uncurryThis(Map.prototype.forEach)
+export const SetPrototypeGetSize = getter(Set.prototype, 'size')
+export const SetPrototypeForEach = uncurryThis(Set.prototype.forEach)
+export const WeakMapPrototypeHas = uncurryThis(WeakMap.prototype.has)
+export const WeakSetPrototypeHas = uncurryThis(WeakSet.prototype.has)
+export const WeakSetPrototypeAdd = uncurryThis(WeakSet.prototype.add)
+export const WeakSetPrototypeDelete = uncurryThis(WeakSet.prototype.delete)
+export const SafeWeakSet = WeakSet
+export const ArrayBufferPrototypeGetByteLength = getter(ArrayBuffer.prototype, 'byteLength')
+export const ArrayBufferIsView = ArrayBuffer.isView
+export const TypedArrayPrototypeGetSymbolToStringTag = getter(
+  Object.getPrototypeOf(Int8Array.prototype),
+  Symbol.toStringTag,
+)
+export const TypedArrayPrototypeGetLength = getter(Object.getPrototypeOf(Int8Array.prototype), 'length')
+export const DataViewPrototypeGetByteLength = getter(DataView.prototype, 'byteLength')
+export const DatePrototypeGetTime = uncurryThis(Date.prototype.getTime)
+export const DatePrototypeToISOString = uncurryThis(Date.prototype.toISOString)
+export const ErrorIsError = Error.isError
+export const PromisePrototypeThen = uncurryThis(Promise.prototype.then)
+export const FunctionPrototypeToString = uncurryThis(Function.prototype.toString)
+export const AsyncFunctionPrototype = getPrototypeOf(async () => {})
+export const GeneratorFunctionPrototype = getPrototypeOf(function* generator() {})
+export const AsyncGeneratorFunctionPrototype = getPrototypeOf(async function* generator() {})
+
+/** An own property's value, its getter's answer for an accessor (Error's stack is one), else undefined. */
+export function ownValue(object, key) {
+  const d = ObjectGetOwnPropertyDescriptor(object, key)
+  if (d === undefined) return undefined
+  return d.get !== undefined ? uncurryThis(d.get)(object) : d.value
+}
+
+/**
+ * One of the brand names below when `value` is that built-in (checked by its
+ * internal slots, not by anything tenant code can fake), else undefined.
+ */
+export function brandOf(value) {
+  const is = (check) => {
+    try {
+      check(value)
+      return true
+    } catch {
+      return false
+    }
+  }
+  if (is(MapPrototypeGetSize)) return 'Map'
+  if (is(SetPrototypeGetSize)) return 'Set'
+  if (is(WeakMapPrototypeHas)) return 'WeakMap'
+  if (is(WeakSetPrototypeHas)) return 'WeakSet'
+  if (is(ArrayBufferPrototypeGetByteLength)) return 'ArrayBuffer'
+  if (ArrayBufferIsView(value)) return TypedArrayPrototypeGetSymbolToStringTag(value) ?? 'DataView'
+  if (is(DatePrototypeGetTime)) return 'Date'
+  if (is(RegExpPrototypeGetSource)) return 'RegExp'
+  if (ErrorIsError(value)) return 'Error'
+  if (is(NumberPrototypeValueOf)) return 'Number'
+  if (is(StringPrototypeValueOf)) return 'String'
+  if (is(BooleanPrototypeValueOf)) return 'Boolean'
+  if (is(BigIntPrototypeValueOf)) return 'BigInt'
+  if (is(SymbolPrototypeToString)) return 'Symbol'
+  return undefined
+}
+
+/** The name of the class `value` was made by, read without running tenant getters; '' when it has none. */
+export function classNameOf(value) {
+  try {
+    const proto = getPrototypeOf(value)
+    if (proto === null) return ''
+    const ctor = ObjectGetOwnPropertyDescriptor(proto, 'constructor')
+    if (ctor === undefined || typeof ctor.value !== 'function') return ''
+    const name = ObjectGetOwnPropertyDescriptor(ctor.value, 'name')
+    return name !== undefined && typeof name.value === 'string' ? name.value : ''
+  } catch {
+    return ''
+  }
+}

@@ -96,7 +96,7 @@ export function attack() {
     return [...new Set(seen.map((s) => s.join(' ')))].sort()
   } }
 }`,
-    expect: { result: [' undefined undefined', 'osiris:runtime undefined undefined'] },
+    expect: { result: ['osiris:runtime undefined undefined'] },
   },
   {
     name: 'Error.prepareStackTrace that throws, then an Error thrown through it',
