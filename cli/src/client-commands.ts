@@ -95,7 +95,10 @@ export async function deploy(argv: string[]): Promise<void> {
   const egressAllow = values['allow-host'] ?? []
   const response = await withClient(values, (client) => client.deploy(source, { module, runtime, limits, egressAllow }))
   say(`deployed ${response.module} v${response.version} (${response.runtime})`)
-  for (const fn of response.functions) say(`  ${signature(fn.name, fn.params)}`)
+  const defaults = new Set(response.defaultExports)
+  for (const fn of response.functions) {
+    say(`  ${signature(fn.name, fn.params)}${defaults.has(fn.name) ? ' (default export)' : ''}`)
+  }
   if (response.removed.length > 0) say(`removed: ${response.removed.join(', ')}`)
 }
 

@@ -84,6 +84,7 @@ export class Deployer {
       runtime: request.runtime,
       functions: outcome.functions,
       removed: outcome.removed,
+      defaultExports: validated.functions.filter((f) => f.defaultExport === true).map((f) => f.name),
     }
   }
 

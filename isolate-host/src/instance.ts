@@ -15,6 +15,8 @@ export interface Deployment {
   module: string
   version: number
   code: string
+  /** What guest stacks name the module: `math.ts` for TypeScript. Default `${module}.js`. */
+  filename?: string
 }
 
 type Invoke = (name: string, args: string[], seq: number, limits: number[]) => Promise<string>
@@ -49,7 +51,9 @@ export class FunctionInstance {
     this.#sink = sink
     try {
       const { isolate, context } = generic
-      const module = isolate.compileModuleSync(deployment.code, { filename: `${deployment.module}.js` })
+      const module = isolate.compileModuleSync(deployment.code, {
+        filename: deployment.filename ?? `${deployment.module}.js`,
+      })
       module.instantiateSync(context, (specifier) => {
         throw new Error(`cannot import "${specifier}": functions cannot import modules`)
       })

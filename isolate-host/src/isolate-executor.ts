@@ -141,7 +141,13 @@ export class IsolateExecutor implements Executor {
         memoryMb === this.#options.memoryLimitMb
           ? (await this.#pool.take()).generic
           : await GenericIsolate.create(memoryMb)
-      const deployment = { module: params.module, version: params.version, code }
+      const extension = params.runtime === 'ts' ? 'ts' : 'js'
+      const deployment = {
+        module: params.module,
+        version: params.version,
+        code,
+        filename: `${params.module}.${extension}`,
+      }
       const instance: FunctionInstance = new FunctionInstance(
         generic,
         deployment,

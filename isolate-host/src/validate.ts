@@ -55,7 +55,7 @@ export async function validateModule(
     throw new OsirisError('INVALID_ARGUMENT', `runtime "${runtime}" is not served by isolates (use js or ts)`)
   }
   const javascript = runtime === 'ts' ? stripTypes(source, filename) : source
-  const shape = readModuleShape(javascript, filename)
+  const shape = readModuleShape(javascript, filename, runtime === 'ts' ? source : undefined)
   if (shape.functions.length === 0) {
     throw new OsirisError('INVALID_ARGUMENT', `${filename} defines no functions to deploy`)
   }

@@ -69,9 +69,9 @@ t.test('a module without exports registers its top-level function declarations',
   t.same(none.functions, [], 'no declarations, nothing registered')
   t.equal(none.code, 'const x = 1\nconst y = () => x\n', 'and nothing appended')
 
-  const defaultOnly = readModuleShape('export default function () {}', 'm.js')
-  t.same(defaultOnly.functions, [], 'a default export counts as exports, but is not registered')
-  t.equal(defaultOnly.code, 'export default function () {}')
+  const defaultOnly = readModuleShape('export default 42\nfunction helper() {}', 'm.js')
+  t.same(defaultOnly.functions, [], 'a default export of a value counts as exports: declarations are not registered')
+  t.equal(defaultOnly.code, 'export default 42\nfunction helper() {}')
 })
 
 t.test('imports and re-exports are rejected with their position', async (t) => {
@@ -139,7 +139,7 @@ t.test('validateModule accepts JS and TS and returns the code to store', async (
     LIMITS,
   )
   t.notMatch(ts.code, /interface|: number/, 'the stored code is JavaScript')
-  t.same(ts.functions, [{ name: 'px', params: [p('point'), p('scale')] }])
+  t.same(ts.functions, [{ name: 'px', params: [p('point'), p('scale', true)] }], 'scale? is optional')
 
   const bare = await validateModule('js', 'function hello(name) { return "hi " + name }', 'hello.js', LIMITS)
   t.equal(bare.code, 'function hello(name) { return "hi " + name }\nexport { hello };\n')
@@ -197,5 +197,61 @@ t.test('validateModule rejects what cannot be deployed, with the exact code', as
   await t.rejects(validateModule('js', 'import x from "y"\nexport function f() {}', 'imp.js', LIMITS), {
     code: 'COMPILE_ERROR',
     message: 'imp.js does not compile: functions cannot import modules (line 1, column 1)',
+  })
+})
+
+t.test('TypeScript `?` parameters are optional in every form a module exports a function', async (t) => {
+  const source = [
+    'export function hello(name: string, greeting?: string): string { return `${greeting ?? "hello"} ${name}` }',
+    'export const arrow = (a: number, b?: number, c = 2): number => a',
+    'export const expr = function (a ?: string /* note */, ...rest: number[]) { return a }',
+    'export let named = async function inner(this: unknown, ms?: number) { return ms }',
+    'export function* gen(n?: number) { yield n }',
+    'function local(x: number, y?: { z: number }) { return x }',
+    'export { local as renamed }',
+    'export default function handler(req?: string, ctx: string = "") { return req }',
+  ].join('\n')
+  const result = await validateModule('ts', source, 'mod.ts', LIMITS)
+  t.same(result.functions, [
+    { name: 'hello', params: [p('name'), p('greeting', true)] },
+    { name: 'arrow', params: [p('a'), p('b', true), p('c', true)] },
+    { name: 'expr', params: [p('a', true), p('rest', false, true)] },
+    { name: 'named', params: [p('ms', true)] },
+    { name: 'gen', params: [p('n', true)] },
+    { name: 'renamed', params: [p('x'), p('y', true)] },
+    { name: 'handler', params: [p('req', true), p('ctx', true)], defaultExport: true },
+  ])
+  const js = readModuleShape('export function f(a, b) { return a ? b : 1 }', 'f.js')
+  t.same(js.functions, [{ name: 'f', params: [p('a'), p('b')] }], 'a conditional in JavaScript marks nothing')
+})
+
+t.test('a named default export is registered under its name; an anonymous one is refused', async (t) => {
+  const declared = await validateModule('js', 'export default function handler(x) { return x * 2 }', 'h.js', LIMITS)
+  t.same(declared.functions, [{ name: 'handler', params: [p('x')], defaultExport: true }])
+  t.equal(declared.code, 'export default function handler(x) { return x * 2 }\nexport { handler };\n')
+
+  const byName = await validateModule('js', 'const double = (x) => x * 2\nexport default double', 'd.js', LIMITS)
+  t.same(byName.functions, [{ name: 'double', params: [p('x')], defaultExport: true }])
+  const asDefault = readModuleShape('function f(a) {}\nexport { f as default, f }', 'f.js')
+  t.same(asDefault.functions, [{ name: 'f', params: [p('a')] }], 'exported by name too: registered once')
+  t.equal(asDefault.code, 'function f(a) {}\nexport { f as default, f }', 'no clause needed')
+  const both = readModuleShape('export function g() {}\nexport default function main(y) {}', 'g.js')
+  t.same(both.functions, [
+    { name: 'g', params: [] },
+    { name: 'main', params: [p('y')], defaultExport: true },
+  ])
+  t.same(readModuleShape('export default class Thing {}\nexport function f() {}', 'c.js').functions, [
+    { name: 'f', params: [] },
+  ])
+
+  const refusal =
+    'a default export needs a name to be deployed, as functions are called by name: write `export default function name(…)`'
+  await t.rejects(validateModule('js', 'export default function (x) { return x }', 'anon.js', LIMITS), {
+    code: 'INVALID_ARGUMENT',
+    message: `anon.js: ${refusal} (line 1, column 1)`,
+  })
+  await t.rejects(validateModule('ts', 'const a = 1\nexport default (x: number) => x', 'arrow.ts', LIMITS), {
+    code: 'INVALID_ARGUMENT',
+    message: `arrow.ts: ${refusal} (line 2, column 1)`,
   })
 })

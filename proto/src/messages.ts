@@ -62,6 +62,8 @@ export interface DeployResponse {
   runtime: string
   functions: FunctionInfo[]
   removed: string[]
+  /** Functions registered from the module's default export (under their own names). */
+  defaultExports: string[]
 }
 
 export interface GetFunctionRequest {
@@ -92,6 +94,8 @@ export interface ValidateRequest {
 export interface FunctionSignature {
   name: string
   params: Parameter[]
+  /** Registered from the module's default export, under the function's own name. */
+  defaultExport?: boolean
 }
 
 export interface ValidateResponse {
