@@ -202,7 +202,7 @@ t.test('validateModule rejects what cannot be deployed, with the exact code', as
 
 t.test('TypeScript `?` parameters are optional in every form a module exports a function', async (t) => {
   const source = [
-    'export function hello(name: string, greeting?: string): string { return `${greeting ?? "hello"} ${name}` }',
+    'export function hello(name: string, greeting?: string): string { return (greeting ?? "hello") + " " + name }',
     'export const arrow = (a: number, b?: number, c = 2): number => a',
     'export const expr = function (a ?: string /* note */, ...rest: number[]) { return a }',
     'export let named = async function inner(this: unknown, ms?: number) { return ms }',
