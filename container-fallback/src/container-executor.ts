@@ -209,7 +209,8 @@ export class ContainerExecutor implements Executor {
     const limits = resolveLimits(params.limits, this.#defaultLimits)
     const memoryMb = limits.memoryMb
     // The caller's deadline when it set one (0 is unset on the wire), the function's own when shorter.
-    const timeoutMs = params.timeoutMs > 0 ? Math.min(params.timeoutMs, limits.timeoutMs) : limits.timeoutMs
+    const callerDeadline = params.timeoutMs > 0 && params.timeoutMs < limits.timeoutMs
+    const timeoutMs = callerDeadline ? params.timeoutMs : limits.timeoutMs
     const ctx: CallContext = {
       module: params.module,
       version: params.version,
@@ -217,6 +218,8 @@ export class ContainerExecutor implements Executor {
       memoryMb,
       timeoutMs,
       cpuMs: limits.cpuMs,
+      callerDeadline,
+      startedMs: started,
     }
     const deadline = started + timeoutMs
     this.#inFlight++

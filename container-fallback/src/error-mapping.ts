@@ -12,6 +12,10 @@ export interface CallContext {
   memoryMb: number
   timeoutMs: number
   cpuMs: number
+  /** timeoutMs is the caller's deadline, sooner than the function's own limit: a breach says so. */
+  callerDeadline?: boolean
+  /** When the call started (performance.now()), for how long it ran. */
+  startedMs?: number
 }
 
 /**
@@ -95,6 +99,13 @@ export function loadError(ctx: CallContext, answer: ShimAnswer): FunctionError {
 }
 
 export function deadlineError(ctx: CallContext): OsirisError {
+  if (ctx.callerDeadline) {
+    const ranMs = Math.round(performance.now() - (ctx.startedMs ?? performance.now()))
+    return new OsirisError(
+      'DEADLINE_EXCEEDED',
+      `function "${ctx.functionName}" had not finished at the caller's deadline (it ran ${ranMs} ms); its container was killed`,
+    )
+  }
   return new OsirisError(
     'DEADLINE_EXCEEDED',
     `function "${ctx.functionName}" ran past its ${ctx.timeoutMs} ms limit; its container was killed`,

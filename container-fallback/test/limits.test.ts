@@ -159,11 +159,18 @@ t.test('a call past its deadline is DEADLINE_EXCEEDED and its container is gone'
   await h.call('add', ['1', '1'])
   const [id] = h.executor.containersOf(1)
   t.ok(id, 'the warm container of the function')
-  const error = await failure(h.call('spin', [], 1000))
+  const error = await failure(h.call('spin', [], 0, { timeoutMs: 1000 }))
   t.equal(error.code, 'DEADLINE_EXCEEDED')
-  t.match(error.message, /"spin" ran past its 1000 ms limit; its container was killed/)
+  t.equal(error.message, 'function "spin" ran past its 1000 ms limit; its container was killed', 'the limit as set')
   await eventually(async () => (await h.docker.inspectContainer(id ?? 'none')) === undefined, 'container removal')
   t.pass('the container that ran spin is gone')
+  const caller = await failure(h.call('spin', [], 800, { timeoutMs: 5000 }))
+  t.equal(caller.code, 'DEADLINE_EXCEEDED')
+  t.match(
+    caller.message,
+    /^function "spin" had not finished at the caller's deadline \(it ran \d+ ms\); its container was killed$/,
+    "a sooner caller's deadline is reported as the caller's",
+  )
 })
 
 t.test('a warm container killed between calls: the next call succeeds on a new one', async (t) => {

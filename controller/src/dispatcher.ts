@@ -4,7 +4,15 @@
 // or already leaving) goes to another host; a call in flight on a host that is
 // lost ends with UNAVAILABLE at once, never silence.
 import { randomUUID } from 'node:crypto'
-import { type CallResponse, fromServiceError, isTransportError, neverStarted, OsirisError, unary } from '@osiris/proto'
+import {
+  type CallResponse,
+  fromServiceError,
+  isTransportError,
+  LIMIT_BOUNDS,
+  neverStarted,
+  OsirisError,
+  unary,
+} from '@osiris/proto'
 import { checkArguments } from './arguments.ts'
 import { CallQueue, type Slot } from './call-queue.ts'
 import type { FunctionRegistry } from './function-registry.ts'
@@ -85,18 +93,17 @@ export class Dispatcher {
       const fn = this.#functions.get(name)
       checkArguments(name, fn.params, args, this.#options.maxArgumentBytes)
       const callId = options.callId || randomUUID()
-      const deadlineMs = Math.min(
-        options.deadlineMs ?? Number.POSITIVE_INFINITY,
-        // The function's own wall-clock limit when it was deployed with one, else the platform's.
-        Date.now() + (fn.limits.timeoutMs || this.#options.callTimeoutMs),
-      )
+      const callerDeadlineMs = options.deadlineMs ?? Number.POSITIVE_INFINITY
+      // The function's own wall-clock limit when it was deployed with one, else the platform's.
+      const ownLimitMs = fn.limits.timeoutMs || this.#options.callTimeoutMs
+      const deadlineMs = Math.min(callerDeadlineMs, Date.now() + ownLimitMs)
       const tried = new Set<string>()
       for (;;) {
         const slot = await this.queue.acquire(fn, tried, deadlineMs, options.signal)
         queuedMs += slot.waitedMs ?? 0
         const routedMs = performance.now() - started - queuedMs
         try {
-          const response = await this.#invoke(slot.host, fn, args, callId, deadlineMs, options.signal)
+          const response = await this.#invoke(slot.host, fn, args, callId, callerDeadlineMs, options.signal)
           response.queuedUs = Math.round(queuedMs * 1000)
           response.routeUs = Math.round(routedMs * 1000)
           response.totalUs = Math.round((performance.now() - started) * 1000)
@@ -124,13 +131,19 @@ export class Dispatcher {
     fn: FunctionRecord,
     args: string[],
     callId: string,
-    deadlineMs: number,
+    callerDeadlineMs: number,
     signal: AbortSignal | undefined,
   ): Promise<CallResponse> {
     // The host stops the call a little before the caller's deadline, so the
     // caller hears DEADLINE_EXCEEDED from us rather than cancelling blind.
-    const remainingMs = deadlineMs - Date.now()
-    const timeoutMs = Math.max(1, remainingMs - Math.min(DEADLINE_MARGIN_MS, remainingMs / 10))
+    const remainingMs = callerDeadlineMs - Date.now()
+    const callerMs = Math.max(1, remainingMs - Math.min(DEADLINE_MARGIN_MS, remainingMs / 10))
+    // The function's own limit (else the platform's) is sent as a limit, whole, so the host
+    // reports a breach of it in the user's units ("its 2000 ms timeout"); the caller's
+    // deadline goes as timeoutMs only when it is the sooner (0: none sooner).
+    const limitMs = Math.min(fn.limits.timeoutMs || this.#options.callTimeoutMs, LIMIT_BOUNDS.timeoutMs.max)
+    const callerBinds = callerMs < limitMs
+    const timeoutMs = callerBinds ? Math.min(Math.floor(callerMs), 2 ** 31 - 1) : 0
     const request = {
       callId,
       functionName: fn.name,
@@ -139,8 +152,8 @@ export class Dispatcher {
       runtime: fn.runtime,
       codeHash: fn.codeHash,
       args,
-      timeoutMs: Math.min(timeoutMs, 2 ** 31 - 1),
-      limits: fn.limits,
+      timeoutMs,
+      limits: { ...fn.limits, timeoutMs: limitMs },
       egressAllow: fn.egressAllow,
     }
     // Two listeners, not AbortSignal.any: a composite of the long-lived host
@@ -149,7 +162,7 @@ export class Dispatcher {
     const abort = signal ? [signal, host.lost.signal] : host.lost.signal
     try {
       const response = await unary(host.client, host.client.Invoke, request, {
-        timeoutMs: timeoutMs + ANSWER_SLACK_MS,
+        timeoutMs: (callerBinds ? timeoutMs : limitMs) + ANSWER_SLACK_MS,
         signal: abort,
       })
       return {

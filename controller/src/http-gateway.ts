@@ -94,15 +94,19 @@ function parseArguments(body: string): string[] {
   return parsed.map((arg) => JSON.stringify(arg) ?? 'null')
 }
 
-/** `x-osiris-timeout-ms`: the caller's deadline for this call, when shorter than the platform's. */
-function timeoutOf(req: IncomingMessage, fallbackMs: number): number {
+/**
+ * `x-osiris-timeout-ms`: the caller's deadline for this call, ms, or undefined
+ * when it sets none (the function's own limit, else the platform's, applies:
+ * the dispatcher takes the sooner).
+ */
+function timeoutOf(req: IncomingMessage): number | undefined {
   const raw = req.headers['x-osiris-timeout-ms']
-  if (raw === undefined) return fallbackMs
+  if (raw === undefined) return undefined
   const ms = Number(raw)
   if (!Number.isInteger(ms) || ms <= 0) {
     throw new OsirisError('INVALID_ARGUMENT', `x-osiris-timeout-ms must be a positive integer, got "${String(raw)}"`)
   }
-  return Math.min(ms, fallbackMs)
+  return ms
 }
 
 export const ROUTES: readonly Route[] = [
@@ -111,11 +115,12 @@ export const ROUTES: readonly Route[] = [
     path: '/v1/call/{name}',
     role: { role: 'invoke', what: 'call functions' },
     handle: async ({ dispatcher, options }, req, res, [name = '']) => {
-      const timeoutMs = timeoutOf(req, options.callTimeoutMs)
+      const timeoutMs = timeoutOf(req)
       const args = parseArguments(await readBody(req, options.maxBodyBytes))
       const abort = new AbortController()
       res.once('close', () => abort.abort())
-      const response = await dispatcher.call(name, args, { deadlineMs: Date.now() + timeoutMs, signal: abort.signal })
+      const deadlineMs = timeoutMs === undefined ? undefined : Date.now() + timeoutMs
+      const response = await dispatcher.call(name, args, { deadlineMs, signal: abort.signal })
       res.setHeader('x-osiris-version', String(response.version))
       res.setHeader('x-osiris-call-id', response.callId)
       res.setHeader('x-osiris-host', response.hostId)

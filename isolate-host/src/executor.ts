@@ -12,7 +12,11 @@ export interface InvokeParams {
   codeHash: string
   /** One JSON text per argument, already checked by the controller. */
   args: string[]
-  /** The caller's deadline for this call, ms; the function's own timeoutMs applies when shorter. */
+  /**
+   * The caller's deadline for this call, ms; 0: none (the function's own
+   * limits.timeoutMs applies, as it does when shorter). A breach names the one
+   * that applied: the function's limit as deployed, or the caller's deadline.
+   */
   timeoutMs: number
   /** The function's limits as deployed; unset ones (or 0 where 0 is not allowed) take the host's defaults (proto's limits.ts). */
   limits?: Partial<CallLimits> | null

@@ -91,9 +91,17 @@ export class FunctionInstance {
   /**
    * Runs `name(...args)` under `limits`. The wall-clock limit covers awaited
    * promises, timers and fetches too: a breach disposes the isolate, which
-   * stops the work. Fetches go out under `egress`.
+   * stops the work. Fetches go out under `egress`. `callerDeadline`: limits.timeoutMs
+   * is the caller's deadline rather than the function's own limit (said so on a breach).
    */
-  async call(name: string, args: string[], limits: Readonly<CallLimits>, egress: EgressPolicy): Promise<string> {
+  async call(
+    name: string,
+    args: string[],
+    limits: Readonly<CallLimits>,
+    egress: EgressPolicy,
+    callerDeadline = false,
+  ): Promise<string> {
+    const startedMs = performance.now()
     this.lastUsedMs = Date.now()
     const seq = ++this.#seq
     const { isolate } = this.#generic
@@ -127,14 +135,15 @@ export class FunctionInstance {
         }
       }
     } catch (error) {
-      throw this.#failure(name, error, guard.breach, limits)
+      throw this.#failure(name, error, guard.breach, limits, callerDeadline && startedMs)
     } finally {
       guard.end()
       timers.close()
       fetcher.close()
       this.lastUsedMs = Date.now()
     }
-    if (guard.breach !== undefined) throw this.#failure(name, undefined, guard.breach, limits)
+    if (guard.breach !== undefined)
+      throw this.#failure(name, undefined, guard.breach, limits, callerDeadline && startedMs)
     return readOutcome({ ...this.deployment, functionName: name, maxResultBytes: limits.maxResultBytes }, raw)
   }
 
@@ -179,10 +188,24 @@ export class FunctionInstance {
       })
   }
 
-  #failure(name: string, error: unknown, breach: Breach | undefined, limits: Readonly<CallLimits>): OsirisError {
+  /** `callerSince`: when the call started, if its wall-clock limit was the caller's deadline; else false. */
+  #failure(
+    name: string,
+    error: unknown,
+    breach: Breach | undefined,
+    limits: Readonly<CallLimits>,
+    callerSince: number | false,
+  ): OsirisError {
     this.dispose()
     switch (breach ?? breachOf(messageOf(error))) {
       case 'timeout':
+        if (callerSince !== false) {
+          const ranMs = Math.round(performance.now() - callerSince)
+          return new OsirisError(
+            'DEADLINE_EXCEEDED',
+            `function "${name}" had not finished at the caller's deadline (it ran ${ranMs} ms)`,
+          )
+        }
         return new OsirisError('DEADLINE_EXCEEDED', `function "${name}" ran past its ${limits.timeoutMs} ms timeout`)
       case 'cpu':
         return new OsirisError('DEADLINE_EXCEEDED', `function "${name}" used more than ${limits.cpuMs} ms of CPU time`)

@@ -91,7 +91,9 @@ export class IsolateExecutor implements Executor {
     let instance: FunctionInstance | undefined
     try {
       const resolved = resolveLimits(params.limits, this.#defaultLimits)
-      const limits = { ...resolved, timeoutMs: Math.min(resolved.timeoutMs, params.timeoutMs) }
+      // The caller's deadline (0: none) applies when sooner than the function's own limit.
+      const callerDeadline = params.timeoutMs > 0 && params.timeoutMs < resolved.timeoutMs
+      const limits = callerDeadline ? { ...resolved, timeoutMs: params.timeoutMs } : resolved
       instance = this.#idleInstance(params.version, limits.memoryMb)
       const coldStart = instance === undefined
       let codeFetchUs = 0
@@ -108,7 +110,7 @@ export class IsolateExecutor implements Executor {
       this.#options.onChange()
       const egress = egressPolicy(params.egressAllow)
       const running = performance.now()
-      const result = await instance.call(params.functionName, params.args, limits, egress)
+      const result = await instance.call(params.functionName, params.args, limits, egress, callerDeadline)
       const executionUs = microsSince(running)
       return { result, coldStart, durationUs: microsSince(started), codeFetchUs, startUs, executionUs }
     } finally {

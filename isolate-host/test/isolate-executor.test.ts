@@ -167,7 +167,7 @@ t.test('a never-settling promise hits the timeout and the instance is disposed',
   )
   t.equal((await h.call({ functionName: 'ok', codeHash })).coldStart, true)
   t.same(h.executor.status().instances, [{ module: 'mod', version: 1, busy: 0, idle: 1 }])
-  await t.rejects(h.call({ functionName: 'hang', codeHash, timeoutMs: 200 }), {
+  await t.rejects(h.call({ functionName: 'hang', codeHash, limits: { timeoutMs: 200 } }), {
     code: 'DEADLINE_EXCEEDED',
     message: 'function "hang" ran past its 200 ms timeout',
   })
@@ -180,7 +180,7 @@ t.test('a never-settling promise hits the timeout and the instance is disposed',
 t.test('a synchronous infinite loop hits the timeout', async (t) => {
   const h = await harness(t)
   const codeHash = await h.deploy('export function spin() { for (;;) {} }\nexport function ok() { return 2 }')
-  await t.rejects(h.call({ functionName: 'spin', codeHash, timeoutMs: 200 }), {
+  await t.rejects(h.call({ functionName: 'spin', codeHash, limits: { timeoutMs: 200 } }), {
     code: 'DEADLINE_EXCEEDED',
     message: 'function "spin" ran past its 200 ms timeout',
   })

@@ -67,11 +67,32 @@ t.test(
   },
 )
 
-t.test("the function's own timeout applies when shorter than the caller's", async (t) => {
+t.test("the function's own timeout applies when shorter than the caller's, and is reported as set", async (t) => {
   const h = await harness(t)
   const mod = await h.deploy(HANG)
-  const err = await failure(mod.call('never', { timeoutMs: 5000, limits: { timeoutMs: 100 } }))
+  const err = await failure(mod.call('never', { callerTimeoutMs: 5000, limits: { timeoutMs: 100 } }))
+  t.equal(err.code, 'DEADLINE_EXCEEDED')
   t.equal(err.message, 'function "never" ran past its 100 ms timeout')
+  const spin = await failure(mod.call('spin', { callerTimeoutMs: 100, limits: { timeoutMs: 100 } }))
+  t.equal(
+    spin.message,
+    'function "spin" ran past its 100 ms timeout',
+    'a caller deadline no sooner: the function limit',
+  )
+})
+
+t.test("the caller's deadline, when sooner, is reported as the caller's, not as the function's limit", async (t) => {
+  const h = await harness(t)
+  const mod = await h.deploy(HANG)
+  for (const name of ['never', 'spin']) {
+    const err = await failure(mod.call(name, { callerTimeoutMs: 120, limits: { timeoutMs: 2000 } }))
+    t.equal(err.code, 'DEADLINE_EXCEEDED', name)
+    t.match(
+      err.message,
+      new RegExp(`^function "${name}" had not finished at the caller's deadline \\(it ran \\d+ ms\\)$`),
+    )
+    t.notMatch(err.message, /2000/, 'not the function limit')
+  }
 })
 
 t.test('the CPU limit ends a call that computes too long, sync or spread over timers', async (t) => {

@@ -15,7 +15,10 @@ export interface CallOptions {
   args?: unknown[]
   /** Raw JSON texts, sent as they are (instead of `args`). */
   json?: string[]
+  /** The function's wall-clock limit, as deployed (limits.timeoutMs wins when both are given). Default 5000. */
   timeoutMs?: number
+  /** The caller's deadline, ms (InvokeParams.timeoutMs); none by default. */
+  callerTimeoutMs?: number
   limits?: Partial<CallLimits>
   egressAllow?: string[]
   callId?: string
@@ -75,9 +78,9 @@ export async function harness(
             version,
             codeHash,
             args: call.json ?? (call.args ?? []).map((a) => JSON.stringify(a)),
-            timeoutMs: call.timeoutMs ?? 5000,
+            timeoutMs: call.callerTimeoutMs ?? 0,
+            limits: { timeoutMs: call.timeoutMs ?? 5000, ...call.limits },
           }
-          if (call.limits) params.limits = call.limits
           if (call.egressAllow) params.egressAllow = call.egressAllow
           return executor.invoke(params)
         },
