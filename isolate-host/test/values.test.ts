@@ -1,6 +1,7 @@
 // Results JSON cannot carry: every value whose JSON form would lose content is
 // RESULT_NOT_JSON naming the value and where it sits; the documented lossless
 // conversions pass (isolate-host/README.md, "Values").
+import { NotJsonError, toJson } from '@osiris/proto'
 import t from 'tap'
 import { failure, harness, value } from './adversarial/harness.ts'
 
@@ -30,7 +31,7 @@ const REFUSED: [string, string][] = [
   ['{ x: -Infinity }', 'result.x is -Infinity (JSON has no NaN or Infinity)'],
   ['{ when: new Date(NaN) }', 'result.when is an invalid Date'],
   ['{ re: /a+/g }', 'result.re is a RegExp (send its source as a string)'],
-  ['{ err: new Error("x") }', 'result.err is an Error (throw it, or send its message as a string)'],
+  ['{ err: new Error("x") }', 'result.err is an Error (JSON has no Error: send its message as a string, or throw it)'],
   ['{ cb() {} }', 'result.cb is a function'],
   ['[() => 1]', 'result[0] is a function'],
   ['{ s: Symbol("s") }', 'result.s is a Symbol'],
@@ -118,4 +119,19 @@ export function plain() { Object.keys = () => []; WeakSet.prototype.has = () => 
     `function "poisoned" ${NOT_JSON}result.m is a Map (JSON has no Map: convert it, e.g. Object.fromEntries(map))`,
   )
   t.same(await value(mod.call('plain')), { a: [1, { b: 2 }] })
+})
+
+t.test("the SDK's argument encoder (proto json-value.ts) follows the same rules", async (t) => {
+  const evaluate = (expr: string): unknown => new Function(`return (${expr})`)()
+  for (const [expr, why] of REFUSED) {
+    t.throws(() => toJson(evaluate(expr), 'args[0]'), new NotJsonError('', '').constructor, expr)
+    try {
+      toJson(evaluate(expr), 'args[0]')
+    } catch (error) {
+      t.equal((error as Error).message, why.replace(/^result/, 'args[0]'), expr)
+    }
+  }
+  for (const [expr, expected] of CONVERTED) {
+    t.same(JSON.parse(toJson(evaluate(expr), 'args[0]') ?? 'null'), expected, expr)
+  }
 })

@@ -16,11 +16,13 @@ import {
   fromServiceError,
   type HostInfo,
   type LogLine,
+  NotJsonError,
   neverStarted,
   OsirisError,
   OsirisService,
   type OsirisServiceClient,
   type TlsDial,
+  toJson,
   unary,
 } from '@osiris/proto'
 
@@ -112,19 +114,34 @@ function tlsFor(address: string, options: ConnectOptions): TlsDial | undefined {
   return dialTls(address, { ca, cert, key })
 }
 
+/**
+ * Each argument as JSON text, by the rules results follow (proto's json-value.ts):
+ * a value JSON would lose (a Map, NaN, a function…) is INVALID_ARGUMENT naming it
+ * (`args[0].counts is a Map`). Trailing undefined arguments are left out, so the
+ * function's defaults apply as if they were never passed; an undefined before a
+ * defined one cannot be sent.
+ */
 function encodeArguments(name: string, args: readonly unknown[]): string[] {
-  return args.map((arg, i) => {
+  let count = args.length
+  while (count > 0 && args[count - 1] === undefined) count--
+  const encoded: string[] = []
+  for (let i = 0; i < count; i++) {
     let json: string | undefined
     try {
-      json = JSON.stringify(arg)
+      json = toJson(args[i], `args[${i}]`)
     } catch (error) {
+      const why = error instanceof NotJsonError ? error.message : `it threw ${(error as Error).message}`
+      throw new OsirisError('INVALID_ARGUMENT', `argument ${i + 1} of "${name}" cannot be encoded as JSON: ${why}`)
+    }
+    if (json === undefined) {
       throw new OsirisError(
         'INVALID_ARGUMENT',
-        `argument ${i + 1} of "${name}" cannot be encoded as JSON: ${(error as Error).message}`,
+        `argument ${i + 1} of "${name}" cannot be encoded as JSON: args[${i}] is undefined (pass null, or leave trailing arguments out)`,
       )
     }
-    return json ?? 'null'
-  })
+    encoded.push(json)
+  }
+  return encoded
 }
 
 export class OsirisClient {

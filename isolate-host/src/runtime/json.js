@@ -63,7 +63,7 @@ export function installJson() {
     WeakMap: 'a WeakMap (its entries cannot be read)',
     WeakSet: 'a WeakSet (its entries cannot be read)',
     RegExp: 'a RegExp (send its source as a string)',
-    Error: 'an Error (throw it, or send its message as a string)',
+    Error: 'an Error (JSON has no Error: send its message as a string, or throw it)',
     Symbol: 'a Symbol',
     BigInt: 'a BigInt (send it as a string, e.g. String(n))',
   }
