@@ -19,6 +19,7 @@ import {
   poisons,
   readCallAnswer,
   readFunctions,
+  readLogEntry,
   readLogs,
 } from './error-mapping.ts'
 import { FunctionContainers } from './function-containers.ts'
@@ -222,6 +223,7 @@ export class ContainerExecutor implements Executor {
       startedMs: started,
     }
     const deadline = started + timeoutMs
+    const sink = this.#logSink(params, limits.maxLogBytes)
     this.#inFlight++
     let container = this.#instances.idle(params.version, memoryMb)
     const coldStart = container === undefined
@@ -235,12 +237,12 @@ export class ContainerExecutor implements Executor {
         codeFetchUs = micros(started)
         container = await this.#generic(spec, memoryMb)
         container.busy = true
-        await this.#load(container, spec, params, ctx, deadline, code)
+        await this.#load(container, spec, params, ctx, deadline, code, sink)
         startUs = micros(started) - codeFetchUs
       }
       this.options.onChange()
       const running = performance.now()
-      const answer = await this.#call(container, ctx, deadline, params)
+      const answer = await this.#call(container, ctx, deadline, params, sink)
       const executionUs = micros(running)
       this.#forwardLogs(answer, params)
       if (poisons(answer)) void container.remove()
@@ -269,13 +271,14 @@ export class ContainerExecutor implements Executor {
     ctx: CallContext,
     deadline: number,
     code: string,
+    sink: (entry: unknown) => void,
   ): Promise<void> {
     container.deployment = { module: params.module, version: params.version, codeHash: params.codeHash }
     container.state = 'specialized'
     this.#instances.add(container)
     const filename = `${params.module}${spec.extension}`
     const answer = await container
-      .requestWithin(deadline - performance.now(), { op: 'load', module: params.module, filename, code })
+      .requestWithin(deadline - performance.now(), { op: 'load', module: params.module, filename, code }, sink)
       .catch(async (error: unknown) => {
         throw await this.#failure(container, ctx, deadline, error)
       })
@@ -285,14 +288,19 @@ export class ContainerExecutor implements Executor {
     throw compileError(filename, answer) ?? new OsirisError('INTERNAL', `the shim could not load ${filename}`)
   }
 
-  #call(container: RuntimeContainer, ctx: CallContext, deadline: number, params: InvokeParams): Promise<ShimAnswer> {
+  #call(
+    container: RuntimeContainer,
+    ctx: CallContext,
+    deadline: number,
+    params: InvokeParams,
+    sink: (entry: unknown) => void,
+  ): Promise<ShimAnswer> {
     return container
-      .requestWithin(deadline - performance.now(), {
-        op: 'call',
-        fn: params.functionName,
-        args: params.args,
-        cpuMs: ctx.cpuMs,
-      })
+      .requestWithin(
+        deadline - performance.now(),
+        { op: 'call', fn: params.functionName, args: params.args, cpuMs: ctx.cpuMs },
+        sink,
+      )
       .catch(async (error: unknown) => {
         throw await this.#failure(container, ctx, deadline, error)
       })
@@ -326,10 +334,31 @@ export class ContainerExecutor implements Executor {
   }
 
   #forwardLogs(answer: ShimAnswer, params: InvokeParams): void {
-    for (const { level, line } of readLogs(answer)) {
-      const { module, version, functionName, callId } = params
-      this.options.onLog({ timeMs: Date.now(), level, line, module, version, functionName, callId })
+    for (const entry of readLogs(answer)) this.#log(entry, params)
+  }
+
+  /**
+   * Takes the log lines a shim streams during one call (printed before a kill
+   * too), with a host-side budget behind the shim's own: what a shim sends is
+   * tenant-controlled.
+   */
+  #logSink(params: InvokeParams, maxLogBytes: number): (entry: unknown) => void {
+    let left = maxLogBytes + 1024
+    return (entry) => {
+      const checked = readLogEntry(entry)
+      const size = Buffer.byteLength(checked.line) + 1
+      if (size > left) {
+        left = 0
+        return
+      }
+      left -= size
+      this.#log(checked, params)
     }
+  }
+
+  #log({ level, line }: { level: 'info' | 'warn' | 'error'; line: string }, params: InvokeParams): void {
+    const { module, version, functionName, callId } = params
+    this.options.onLog({ timeMs: Date.now(), level, line, module, version, functionName, callId })
   }
 
   evict(module: string, beforeVersion: number): void {

@@ -173,16 +173,16 @@ export class RuntimeContainer {
   }
 
   /** One request to the shim; rejects ChannelClosed when the container dies first. */
-  request(message: object): Promise<ShimAnswer> {
+  request(message: object, onLog?: (entry: unknown) => void): Promise<ShimAnswer> {
     if (this.state === 'gone') return Promise.reject(new ChannelClosed(`container ${this.name} is gone`))
-    return this.#channel.request(message)
+    return this.#channel.request(message, onLog)
   }
 
   /**
    * One request under a wall-clock limit: when it fires the container is
-   * killed and the request rejects with DeadlineHit.
+   * killed and the request rejects with DeadlineHit. `onLog` as for request().
    */
-  requestWithin(ms: number, message: object): Promise<ShimAnswer> {
+  requestWithin(ms: number, message: object, onLog?: (entry: unknown) => void): Promise<ShimAnswer> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => {
@@ -191,7 +191,7 @@ export class RuntimeContainer {
         },
         Math.max(0, ms),
       )
-      this.request(message).then(
+      this.request(message, onLog).then(
         (answer) => {
           clearTimeout(timer)
           resolve(answer)

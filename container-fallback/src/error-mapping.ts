@@ -141,11 +141,14 @@ export function readFunctions(answer: ShimAnswer): ValidateResponse['functions']
   })
 }
 
-/** The log lines a call answer carries. */
+/** One log entry a shim sent: `{level, line}`, checked. */
+export function readLogEntry(entry: unknown): { level: 'info' | 'warn' | 'error'; line: string } {
+  const e = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>) : {}
+  return { level: e.level === 'error' ? 'error' : e.level === 'warn' ? 'warn' : 'info', line: str(e.line) }
+}
+
+/** The log lines a call answer carries (shims that do not stream them as they are printed). */
 export function readLogs(answer: ShimAnswer): { level: 'info' | 'warn' | 'error'; line: string }[] {
   if (!Array.isArray(answer.logs)) return []
-  return (answer.logs as unknown[]).map((entry) => {
-    const e = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>) : {}
-    return { level: e.level === 'error' ? 'error' : e.level === 'warn' ? 'warn' : 'info', line: str(e.line) }
-  })
+  return (answer.logs as unknown[]).map(readLogEntry)
 }

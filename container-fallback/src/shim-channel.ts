@@ -23,6 +23,7 @@ export type ShimAnswer = Record<string, unknown>
 interface Pending {
   resolve: (answer: ShimAnswer) => void
   reject: (error: Error) => void
+  onLog: ((entry: unknown) => void) | undefined
 }
 
 export class ShimChannel {
@@ -133,6 +134,11 @@ export class ShimChannel {
       hello.resolve(answer)
       return
     }
+    // A line printed while the request runs, sent as it was printed: not the answer.
+    if ('log' in answer && Object.keys(answer).length === 1) {
+      this.#pending?.onLog?.(answer.log)
+      return
+    }
     const pending = this.#pending
     this.#pending = undefined
     pending?.resolve(answer)
@@ -155,13 +161,17 @@ export class ShimChannel {
     this.onClose()
   }
 
-  /** Sends one request and resolves its answer. One request at a time. */
-  request(message: object): Promise<ShimAnswer> {
+  /**
+   * Sends one request and resolves its answer. One request at a time. `onLog`
+   * takes each `{"log": entry}` line the shim sends before the answer (what the
+   * code printed, as it printed it; unchecked, tenant-controlled).
+   */
+  request(message: object, onLog?: (entry: unknown) => void): Promise<ShimAnswer> {
     const socket = this.#socket
     if (this.#closed || !socket) return Promise.reject(new ChannelClosed('the shim is not connected'))
     if (this.#pending) return Promise.reject(new OsirisError('INTERNAL', 'a shim request is already in flight'))
     return new Promise((resolve, reject) => {
-      this.#pending = { resolve, reject }
+      this.#pending = { resolve, reject, onLog }
       socket.write(`${JSON.stringify(message)}\n`)
     })
   }

@@ -130,9 +130,9 @@ t.test('with a container engine', async (t) => {
     t.match(logs.stdout, /info {2}v\d+ \S+ line 0\n.*info {2}v\d+ \S+ line 1\n/s)
     const error = await osiris.callFunction('not_json').catch((e: unknown) => e)
     t.equal((error as OsirisError).code, 'RESULT_NOT_JSON')
-    t.match(
+    t.equal(
       (error as OsirisError).message,
-      /function "not_json" returned a value that cannot be encoded as JSON: Out of range float/,
+      'function "not_json" returned a value that cannot be encoded as JSON: result is NaN (JSON has no NaN or Infinity)',
     )
   })
 

@@ -8,6 +8,9 @@
 #   {"op": "load", "module", "filename", "code"} -> {"loaded": true} | {"error": {...}} | {"compile": {...}}
 #   {"op": "call", "fn", "args": [json, ...], "cpuMs"} -> {"result": json, "logs": [...]}
 #        | {"error": {"name", "message", "stack"}, "logs"} | {"notJson": msg} | {"missing": true}
+# While a request is in flight the shim also sends {"log": {"level", "line"}}
+# for each line the code prints (stdout: info, stderr and logging: error),
+# as it is printed, so output written before a kill still reaches the logs.
 # "check" only parses (ast) and never runs the code, so a container that
 # checked a module is still generic; "load" runs the module's top level once.
 # A call that uses more than cpuMs of CPU time ends this process: the
@@ -18,16 +21,20 @@ import asyncio
 import inspect
 import io
 import json
+import math
 import os
 import signal
 import socket
 import sys
+import threading
 import traceback
 
 SOCKET = os.environ.get("OSIRIS_SOCKET", "/run/osiris/host.sock")
 # Proves to the host that this connection is its container's shim; useless once connected.
 TOKEN = os.environ.pop("OSIRIS_SHIM_TOKEN", "")
 MAX_LOG_BYTES = int(os.environ.get("OSIRIS_MAX_LOG_BYTES", "65536"))
+# Deepest nesting of lists and dicts in a result (the platform's default maxResultDepth).
+MAX_RESULT_DEPTH = 128
 
 
 def compile_error(filename, error):
@@ -71,45 +78,121 @@ def guest_error(error, skip=1):
     return {"name": type(error).__name__, "message": str(error), "stack": stack.rstrip("\n")}
 
 
-class Logs(io.TextIOBase):
-    """print() output of one call, as lines, up to MAX_LOG_BYTES."""
+class NotJson(Exception):
+    """A value JSON cannot carry as it is: what it is, and where."""
 
-    def __init__(self, level):
-        self.level = level
-        self.lines = []
-        self.partial = ""
+    def __init__(self, path, what):
+        super().__init__("%s is %s" % (path, what))
+
+
+def _what(value):
+    if isinstance(value, (set, frozenset)):
+        return "a %s (JSON has no set: convert it, e.g. sorted(s) or list(s))" % type(value).__name__
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "%s (JSON has no binary data: decode it, or base64-encode it)" % type(value).__name__
+    name = type(value).__name__
+    if hasattr(value, "isoformat"):
+        return "a %s (convert it, e.g. value.isoformat())" % name
+    if name == "Decimal":
+        return "a Decimal (convert it, e.g. str(d) or float(d))"
+    if callable(value):
+        return "a function" if inspect.isroutine(value) else "a callable %s object" % name
+    article = "an" if name[:1] in "AEIOaeio" else "a"
+    return "%s %s object (JSON carries dicts, lists, str, int, float, bool and None)" % (article, name)
+
+
+def to_json(value, root):
+    """value as JSON text (UTF-8 as is), or raises NotJson naming the first value
+    JSON would lose: the rules of the README's "Values" section. Tuples become
+    lists and int dict keys strings, as json.dumps does; nothing else is converted."""
+    path_ids = set()
+
+    def check(v, path, depth):
+        if v is None or isinstance(v, (bool, str, int)):
+            return
+        if isinstance(v, float):
+            if not math.isfinite(v):
+                raise NotJson(path, "%s (JSON has no NaN or Infinity)" % ("NaN" if v != v else "Infinity" if v > 0 else "-Infinity"))
+            return
+        if not isinstance(v, (list, tuple, dict)):
+            raise NotJson(path, _what(v))
+        if depth >= MAX_RESULT_DEPTH:
+            raise NotJson(root, "nested deeper than %d levels" % MAX_RESULT_DEPTH)
+        if id(v) in path_ids:
+            raise NotJson(path, "a circular reference to a %s that contains it" % type(v).__name__)
+        path_ids.add(id(v))
+        if isinstance(v, dict):
+            for key, item in v.items():
+                if isinstance(key, bool) or not isinstance(key, (str, int)):
+                    raise NotJson(path, "a dict with a %s key %r (JSON keys are strings)" % (type(key).__name__, key))
+                if isinstance(key, int) and str(key) in v:
+                    raise NotJson(path, "a dict with both %r and %r as keys (the same in JSON)" % (key, str(key)))
+                check(item, "%s[%s]" % (path, json.dumps(key if isinstance(key, str) else str(key), ensure_ascii=False)), depth + 1)
+        else:
+            for i, item in enumerate(v):
+                check(item, "%s[%d]" % (path, i), depth + 1)
+        path_ids.discard(id(v))
+
+    check(value, root, 0)
+    return json.dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+
+
+class Output:
+    """Where printed lines go: to the host at once, as {"log": ...} lines, up to MAX_LOG_BYTES per call."""
+
+    def __init__(self, send):
+        self.send = send
+        self.lock = threading.Lock()
         self.size = 0
         self.full = False
+
+    def reset(self):
+        with self.lock:
+            self.size = 0
+            self.full = False
+
+    def line(self, level, text):
+        with self.lock:
+            if self.full:
+                return
+            self.size += len(text.encode("utf-8", "replace")) + 1
+            if self.size > MAX_LOG_BYTES:
+                self.full = True
+                level, text = "warn", "[log limit reached: further output of this call dropped]"
+        self.send({"log": {"level": level, "line": text}})
+
+
+class Stream(io.TextIOBase):
+    """sys.stdout or sys.stderr: each complete line is sent as it is written; flush() sends a partial one."""
+
+    def __init__(self, output, level):
+        self.output = output
+        self.level = level
+        self.partial = ""
+        self.lock = threading.Lock()
 
     def writable(self):
         return True
 
     def write(self, text):
-        self.partial += text
-        *done, self.partial = self.partial.split("\n")
+        with self.lock:
+            self.partial += text
+            *done, self.partial = self.partial.split("\n")
         for line in done:
-            self.add(line)
+            self.output.line(self.level, line)
         return len(text)
 
-    def add(self, line):
-        if self.full:
-            return
-        self.size += len(line.encode()) + 1
-        if self.size > MAX_LOG_BYTES:
-            self.full = True
-            self.lines.append({"level": "warn", "line": "[log limit reached: further output of this call dropped]"})
-            return
-        self.lines.append({"level": self.level, "line": line})
-
-    def drain(self):
-        if self.partial:
-            self.add(self.partial)
-            self.partial = ""
+    def flush(self):
+        with self.lock:
+            partial, self.partial = self.partial, ""
+        if partial:
+            self.output.line(self.level, partial)
 
 
 class Shim:
-    def __init__(self):
+    def __init__(self, output):
         self.namespace = None
+        self.output = output
 
     def load(self, request):
         filename = request["filename"]
@@ -130,30 +213,28 @@ class Shim:
         if not callable(fn):
             return {"missing": True}
         args = [json.loads(a) for a in request["args"]]
-        out, err = Logs("info"), Logs("error")
-        saved = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = out, err
+        self.output.reset()
         arm_cpu_limit(request.get("cpuMs"))
         try:
             value = fn(*args)
             if inspect.isawaitable(value):
                 value = asyncio.run(_await(value))
         except BaseException as error:  # noqa: BLE001 - report whatever the function raised
-            return {"error": guest_error(error), "logs": self.logs(out, err)}
+            guest = guest_error(error)
+            flush_streams()
+            # An uncaught exception's traceback goes to the logs too, as Python prints it.
+            self.output.line("error", guest["stack"])
+            return {"error": guest, "logs": []}
         finally:
             signal.setitimer(signal.ITIMER_PROF, 0)
-            sys.stdout, sys.stderr = saved
+            flush_streams()
         try:
-            result = json.dumps(value, allow_nan=False, separators=(",", ":"))
+            result = to_json(value, "result")
+        except NotJson as error:
+            return {"notJson": str(error), "logs": []}
         except (TypeError, ValueError, RecursionError) as error:
-            return {"notJson": str(error), "logs": self.logs(out, err)}
-        return {"result": result, "logs": self.logs(out, err)}
-
-    @staticmethod
-    def logs(out, err):
-        out.drain()
-        err.drain()
-        return out.lines + err.lines
+            return {"notJson": str(error), "logs": []}
+        return {"result": result, "logs": []}
 
     def handle(self, request):
         op = request.get("op")
@@ -178,21 +259,38 @@ async def _await(awaitable):
     return await awaitable
 
 
+def flush_streams():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a tenant may have replaced the stream
+            pass
+
+
 def main():
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.connect(SOCKET)
     reader = conn.makefile("r", encoding="utf-8", newline="\n")
     writer = conn.makefile("w", encoding="utf-8", newline="\n")
-    writer.write(json.dumps({"hello": "python", "token": TOKEN, "pid": os.getpid(), "version": sys.version.split()[0]}) + "\n")
-    writer.flush()
-    shim = Shim()
+    lock = threading.Lock()
+
+    def send(message):
+        text = json.dumps(message, separators=(",", ":")) + "\n"
+        with lock:
+            writer.write(text)
+            writer.flush()
+
+    send({"hello": "python", "token": TOKEN, "pid": os.getpid(), "version": sys.version.split()[0]})
+    output = Output(send)
+    # From here on, whatever the code prints (top level included) goes to the host as log lines.
+    sys.stdout, sys.stderr = Stream(output, "info"), Stream(output, "error")
+    shim = Shim(output)
     for line in reader:
         try:
             answer = shim.handle(json.loads(line))
         except Exception as error:  # noqa: BLE001 - a shim bug must answer, not hang the host
             answer = {"fault": "%s: %s" % (type(error).__name__, error)}
-        writer.write(json.dumps(answer, separators=(",", ":")) + "\n")
-        writer.flush()
+        send(answer)
 
 
 if __name__ == "__main__":
