@@ -14,6 +14,7 @@ import urllib.parse
 from typing import Any
 
 from ._errors import Closed, DeadlineExceeded, InvalidArgument, OsirisError, Unavailable, from_response
+from ._json import NotJson, to_json
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 #: The server closes idle keep-alive connections after 5 s; reconnect before that.
@@ -69,11 +70,19 @@ class Client:
         self.close()
 
     def call_function(self, name: str, *args: Any, timeout: float | None = None) -> Any:
-        """Calls ``name(*args)`` and returns what it returned: ``call_function('add_numbers', 3, 5)``."""
-        try:
-            body = json.dumps(list(args))
-        except (TypeError, ValueError) as error:
-            raise InvalidArgument(f'arguments of "{name}" cannot be encoded as JSON: {error}') from None
+        """Calls ``name(*args)`` and returns what it returned: ``call_function('add_numbers', 3, 5)``.
+
+        Arguments are sent as JSON, UTF-8 as is (the same bytes as from the TypeScript SDK or curl).
+        A value JSON would lose (NaN or infinity, a set, bytes, an object, a dict key that is not a
+        string) raises ``InvalidArgument`` before anything is sent, naming it: ``args[0]["x"] is NaN``.
+        """
+        parts = []
+        for i, arg in enumerate(args):
+            try:
+                parts.append(to_json(arg, f"args[{i}]"))
+            except NotJson as error:
+                raise InvalidArgument(f'argument {i + 1} of "{name}" cannot be encoded as JSON: {error}') from None
+        body = ("[" + ",".join(parts) + "]").encode("utf-8")
         wait = self.timeout if timeout is None else timeout
         headers = {"x-osiris-timeout-ms": str(max(1, math.ceil(wait * 1000)))}
         path = "/v1/call/" + urllib.parse.quote(name, safe="")
@@ -114,7 +123,7 @@ class Client:
             connection.sock.settimeout(timeout)
         return connection, reused
 
-    def _request(self, method: str, path: str, body: str | None, headers: dict[str, str], wait: float) -> Any:
+    def _request(self, method: str, path: str, body: bytes | None, headers: dict[str, str], wait: float) -> Any:
         if self._closed:
             raise Closed("this Osiris client is closed")
         headers = {"content-type": "application/json", **headers}

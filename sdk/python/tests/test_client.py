@@ -96,9 +96,29 @@ class Errors(unittest.TestCase):
         self.assertEqual(caught.exception.code, "DEADLINE_EXCEEDED")
 
     def test_argument_that_is_not_json(self):
-        with self.assertRaises(osiris.InvalidArgument) as caught:
-            osiris.call_function("echo", object())
-        self.assertIn('arguments of "echo" cannot be encoded as JSON', caught.exception.message)
+        cases = [
+            ((object(),), 'argument 1 of "echo" cannot be encoded as JSON: args[0] is an object object '
+                          '(JSON carries dicts, lists, str, int, float, bool and None)'),
+            ((float("nan"),), 'argument 1 of "echo" cannot be encoded as JSON: args[0] is NaN (JSON has no NaN or Infinity)'),
+            ((1, {"x": [float("inf")]}), 'argument 2 of "echo" cannot be encoded as JSON: args[1]["x"][0] is Infinity '
+                                         '(JSON has no NaN or Infinity)'),
+            (({"tags": {1}},), 'argument 1 of "echo" cannot be encoded as JSON: args[0]["tags"] is a set '
+                               '(JSON has no set: convert it, e.g. sorted(s) or list(s))'),
+            ((b"raw",), 'argument 1 of "echo" cannot be encoded as JSON: args[0] is bytes '
+                        '(JSON has no binary data: decode it, or base64-encode it)'),
+        ]
+        for args, message in cases:
+            with self.subTest(message=message):
+                with self.assertRaises(osiris.InvalidArgument) as caught:
+                    osiris.call_function("echo", *args)
+                self.assertEqual(caught.exception.code, "INVALID_ARGUMENT")
+                self.assertEqual(caught.exception.message, message)
+
+    def test_utf8_arguments_are_sent_as_is(self):
+        # 750 KB of UTF-8 (2 bytes a character): as \u escapes it would be 2.25 MB, over the 1 MiB limit.
+        text = "é" * 375_000
+        self.assertEqual(osiris.call_function("echo", text), text)
+        self.assertEqual(osiris.call_function("echo", ("tuple", "☃")), ["tuple", "☃"])
 
     def test_unreachable_controller(self):
         with osiris.Client("http://127.0.0.1:1", timeout=2) as client:
