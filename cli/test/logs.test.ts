@@ -38,7 +38,7 @@ t.test('osiris logs -f receives a line printed by a function', async (t) => {
   const said = lines.find((l) => l.endsWith(' said hello')) ?? ''
   t.match(said, /^\d{4}-\d\d-\d\dT[\d:.]+Z info {2}v\d+ [0-9a-f-]{36} said hello$/)
   await eventually(
-    async () => lines.some((l) => /^\S+ error v\d+ \S+ oops \{"word":"hello"\}$/.test(l)),
+    async () => lines.some((l) => /^\S+ error v\d+ \S+ oops \{ word: 'hello' \}$/.test(l)),
     5000,
     'error line',
   )
