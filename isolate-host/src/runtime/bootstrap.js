@@ -114,7 +114,8 @@ export function main(log, schedule, random, urlParse, fetch) {
     }
   }
 
-  // Compiles invoke and the result encoding now, in the warm pool, not on a cold start's first call.
+  // Compiles invoke, the result encoding and console formatting now, in the warm pool, not on a cold start's first call.
+  formatArgs(['warm', { list: [1, 'two'], nested: { ok: true } }], 256)
   bind({ warm: () => ({ list: [1, 'two'], nested: { ok: true } }) })('warm', ['1'], 0, [1024, 8, 0, 0]).then(() => {
     state.log = { left: DEFAULT_LOG_BYTES, max: DEFAULT_LOG_BYTES, truncated: false }
   })
