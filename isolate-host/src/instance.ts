@@ -1,7 +1,7 @@
 // A function instance: a generic isolate specialized with one deployment's
 // module. One deployment per isolate, never two tenants' code in one isolate.
 // A call that breaches a limit disposes the whole instance; it is never reused.
-import { type CallLimits, LIMIT_BOUNDS, OsirisError } from '@osiris/proto'
+import { type BreachKind, type CallLimits, FunctionError, LIMIT_BOUNDS, OsirisError } from '@osiris/proto'
 import type ivm from 'isolated-vm'
 import { type Breach, CallGuard } from './call-guard.ts'
 import { CallTimers } from './call-timers.ts'
@@ -20,10 +20,6 @@ type Invoke = (name: string, args: string[], seq: number, limits: number[]) => P
 
 /** Room for the runtime's truncation marker on top of a call's log budget. */
 const MARKER_BYTES = 256
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
 
 export class FunctionInstance {
   readonly deployment: Deployment
@@ -46,6 +42,7 @@ export class FunctionInstance {
     this.deployment = deployment
     this.#generic = generic
     this.#sink = sink
+    const started = performance.now()
     try {
       const { isolate, context } = generic
       const module = isolate.compileModuleSync(deployment.code, { filename: `${deployment.module}.js` })
@@ -58,8 +55,9 @@ export class FunctionInstance {
         result: { reference: true },
       }) as ivm.Reference<Invoke>
     } catch (error) {
+      const failure = loadError(deployment, error, generic.isolate, performance.now() - started, timeoutMs)
       generic.dispose()
-      throw loadError(deployment, error)
+      throw failure
     }
   }
 
@@ -114,7 +112,7 @@ export class FunctionInstance {
       work.catch(() => {})
       raw = await Promise.race([work, guard.stopped])
     } catch (error) {
-      throw this.#failure(name, error, guard.breach, limits)
+      throw this.#failure(name, error, guard.breach ?? guard.observed(), limits)
     } finally {
       guard.end()
       timers.close()
@@ -122,7 +120,15 @@ export class FunctionInstance {
       this.lastUsedMs = Date.now()
     }
     if (guard.breach !== undefined) throw this.#failure(name, undefined, guard.breach, limits)
-    return readOutcome({ ...this.deployment, functionName: name, maxResultBytes: limits.maxResultBytes }, raw)
+    return readOutcome(
+      {
+        ...this.deployment,
+        functionName: name,
+        maxResultBytes: limits.maxResultBytes,
+        maxResultDepth: limits.maxResultDepth,
+      },
+      raw,
+    )
   }
 
   /** Runs the call's due timers; resolves the next deadline, or -1. */
@@ -135,7 +141,7 @@ export class FunctionInstance {
       })
       return typeof next === 'number' && Number.isSafeInteger(next) ? next : -1
     } catch (error) {
-      if (!this.disposed) guard.trip(breachOf(messageOf(error)) ?? 'timeout')
+      this.#stopFor(guard, error)
       return -1
     }
   }
@@ -145,25 +151,43 @@ export class FunctionInstance {
     if (this.disposed) return
     this.#generic.deliver
       .apply(undefined, [seq, id, answer], { arguments: { copy: true }, timeout: guard.remainingMs })
-      .catch((error: unknown) => {
-        if (!this.disposed) guard.trip(breachOf(messageOf(error)) ?? 'timeout')
-      })
+      .catch((error: unknown) => this.#stopFor(guard, error))
   }
 
+  /**
+   * The runtime's timer or fetch entry point failed: a limit the host saw
+   * (isolated-vm's own timeout, the heap limit) or, when it saw none, tenant
+   * code that broke what the runtime relies on: the call ends as the
+   * function's error. The error's text decides nothing.
+   */
+  #stopFor(guard: CallGuard, error: unknown): void {
+    const breach = guard.observed()
+    if (breach !== undefined) guard.trip(breach)
+    else guard.fail(error)
+  }
+
+  /**
+   * The error a call that did not answer normally ends with. A breach is what
+   * the guard tripped for or, when it had not tripped yet, what it observes
+   * now; with none, the rejection came from inside the isolate, so from
+   * tenant code as far as the host can tell: FUNCTION_ERROR, its text
+   * reported as the function's, never read for a verdict.
+   */
   #failure(name: string, error: unknown, breach: Breach | undefined, limits: Readonly<CallLimits>): OsirisError {
     this.dispose()
-    switch (breach ?? breachOf(messageOf(error))) {
+    switch (breach) {
       case 'timeout':
-        return new OsirisError('DEADLINE_EXCEEDED', `function "${name}" ran past its ${limits.timeoutMs} ms timeout`)
+        return breached('time', 'DEADLINE_EXCEEDED', `function "${name}" ran past its ${limits.timeoutMs} ms timeout`)
       case 'cpu':
-        return new OsirisError('DEADLINE_EXCEEDED', `function "${name}" used more than ${limits.cpuMs} ms of CPU time`)
+        return breached('cpu', 'DEADLINE_EXCEEDED', `function "${name}" used more than ${limits.cpuMs} ms of CPU time`)
       case 'memory':
-        return new OsirisError(
+        return breached(
+          'memory',
           'RESOURCE_EXHAUSTED',
           `function "${name}" ran past its ${limits.memoryMb} MiB memory limit and was stopped`,
         )
       default:
-        return new OsirisError('INTERNAL', `function "${name}" failed in its isolate: ${messageOf(error)}`)
+        return escaped(`function "${name}"`, error)
     }
   }
 
@@ -173,23 +197,51 @@ export class FunctionInstance {
   }
 }
 
-/** What isolated-vm's error says happened, when it says. */
-function breachOf(message: string): Breach | undefined {
-  if (/memory limit/i.test(message)) return 'memory'
-  if (/timed out/i.test(message)) return 'timeout'
-  return undefined
+function breached(kind: BreachKind, code: 'DEADLINE_EXCEEDED' | 'RESOURCE_EXHAUSTED', message: string): OsirisError {
+  const error = new OsirisError(code, message)
+  error.breach = kind
+  return error
 }
 
-function loadError(deployment: Deployment, error: unknown): OsirisError {
-  const message = messageOf(error)
+/** Longest name and message kept of what escaped the runtime (the runtime's own cut for what a function throws). */
+const NAME_CHARS = 200
+const MESSAGE_CHARS = 8192
+
+/**
+ * What was thrown out of the isolate past the runtime: tenant code, as far as
+ * the host can tell (isolated-vm's own failures are the limits, seen by the
+ * guard instead). Reported as the function's error, cut to the runtime's sizes.
+ */
+function escaped(who: string, error: unknown, during = ''): FunctionError {
+  let name = 'Error'
+  let message = ''
+  if (error instanceof Error) {
+    name = typeof error.name === 'string' ? error.name.slice(0, NAME_CHARS) : 'Error'
+    message = String(error.message).slice(0, MESSAGE_CHARS)
+  } else message = String(error).slice(0, MESSAGE_CHARS)
+  return new FunctionError(`${who} threw ${name}${during}: ${message}`, { name, message, stack: '' })
+}
+
+/**
+ * Loading failed: a limit when the host saw one (the isolate disposed by
+ * isolated-vm for its heap limit, the load's time used up), else the top
+ * level threw: the module's own error, whatever its text says.
+ */
+function loadError(
+  deployment: Deployment,
+  error: unknown,
+  isolate: ivm.Isolate,
+  elapsedMs: number,
+  timeoutMs: number,
+): OsirisError {
   const where = `module "${deployment.module}" v${deployment.version}`
-  if (/timed out/i.test(message)) {
-    return new OsirisError('DEADLINE_EXCEEDED', `${where}: top-level code ran past its timeout`)
+  if (isolate.isDisposed) {
+    return breached('memory', 'RESOURCE_EXHAUSTED', `${where}: top-level code ran past its memory limit`)
   }
-  if (/memory limit/i.test(message)) {
-    return new OsirisError('RESOURCE_EXHAUSTED', `${where}: top-level code ran past its memory limit`)
+  if (elapsedMs >= timeoutMs) {
+    return breached('time', 'DEADLINE_EXCEEDED', `${where}: top-level code ran past its timeout`)
   }
-  return new OsirisError('INTERNAL', `${where} failed to load: ${message}`)
+  return escaped(where, error, ' while loading')
 }
 
 /** The limits the runtime inside the isolate enforces itself, in the order its invoke() takes them. */

@@ -11,7 +11,18 @@
 
 import { installClock } from './clock.js'
 import { installClone } from './clone.js'
-import { jsonParse, jsonStringify, MathFloor, SafeMap, StringCtor, utf8Length } from './common.js'
+import {
+  jsonParse,
+  jsonStringify,
+  MapClear,
+  MathFloor,
+  ReflectApply,
+  SafeMap,
+  SafeRangeError,
+  StringCtor,
+  StringSlice,
+  utf8Length,
+} from './common.js'
 import { installConsole } from './console.js'
 import { installCrypto } from './crypto.js'
 import { installEncoding } from './encoding.js'
@@ -43,7 +54,7 @@ export function main(log, schedule, random, urlParse, fetch) {
 
   function cut(value, max) {
     const text = StringCtor(value)
-    return text.length > max ? `${text.slice(0, max)}…` : text
+    return text.length > max ? `${StringSlice(text, 0, max)}…` : text
   }
   function describe(error) {
     try {
@@ -56,25 +67,8 @@ export function main(log, schedule, random, urlParse, fetch) {
     }
   }
   function report(error) {
-    const [name, message] = describe(error)
-    global.console.error(`Uncaught ${name}: ${message}`)
-  }
-
-  /** Deepest nesting of arrays and objects in a JSON text. */
-  function depthOf(json, limit) {
-    let depth = 0
-    let inString = false
-    for (let i = 0; i < json.length; i++) {
-      const c = json.charCodeAt(i)
-      if (inString) {
-        if (c === 0x5c) i++
-        else if (c === 0x22) inString = false
-      } else if (c === 0x22) inString = true
-      else if (c === 0x5b || c === 0x7b) {
-        if (++depth > limit) return depth
-      } else if (c === 0x5d || c === 0x7d) depth--
-    }
-    return depth
+    const described = describe(error)
+    global.console.error(`Uncaught ${described[0]}: ${described[1]}`)
   }
 
   function encodeResult(value, maxBytes, maxDepth) {
@@ -84,20 +78,34 @@ export function main(log, schedule, random, urlParse, fetch) {
     try {
       json = jsonStringify(value)
     } catch (error) {
-      if (error instanceof RangeError) return `Nit nests deeper than ${maxDepth} levels`
+      if (error instanceof SafeRangeError) return `Nit nests deeper than ${maxDepth} levels`
       return `N${describe(error)[1]}`
     }
     if (json === undefined) return 'Rnull'
     const bytes = utf8Length(json, maxBytes)
     if (bytes > maxBytes) return 'L'
-    if (json.length > 2 * maxDepth && depthOf(json, maxDepth) > maxDepth)
-      return `Nit nests deeper than ${maxDepth} levels`
+    // Nesting is measured by the host (result-json.ts), out of tenant code's reach.
     return `R${json}`
   }
 
+  /** 'E' outcome of a thrown value: what tenant code threw, or what tenant code broke in the runtime. */
+  function thrown(error) {
+    const described = describe(error)
+    const errorName = described[0]
+    const message = described[1]
+    return `E${errorName.length}:${message.length}:${errorName}${message}${described[2]}`
+  }
+
+  // invoke always answers an outcome string: whatever tenant code throws or
+  // breaks (a built-in it replaced, a getter on what it returned) ends as 'E',
+  // never as a rejection the host would have to tell from its own failures.
+  // Only the captured intrinsics of common.js are used here.
   function bind(namespace) {
     return async function invoke(name, args, seq, limits) {
-      const [maxResultBytes, maxResultDepth, maxLogBytes, maxTimers] = limits
+      const maxResultBytes = limits[0]
+      const maxResultDepth = limits[1]
+      const maxLogBytes = limits[2]
+      const maxTimers = limits[3]
       state.log = { left: maxLogBytes, max: maxLogBytes, truncated: false }
       const call = { seq, timers: new SafeMap(), maxTimers, requested: -1, fetches: new SafeMap() }
       state.call = call
@@ -105,18 +113,20 @@ export function main(log, schedule, random, urlParse, fetch) {
         const fn = namespace[name]
         if (typeof fn !== 'function') return 'M'
         const parsed = []
-        for (let i = 0; i < args.length; i++) parsed.push(jsonParse(args[i]))
+        for (let i = 0; i < args.length; i++) parsed[i] = jsonParse(args[i])
         let value
         try {
-          value = await fn(...parsed)
+          value = await ReflectApply(fn, undefined, parsed)
         } catch (error) {
-          const [errorName, message, stack] = describe(error)
-          return `E${errorName.length}:${message.length}:${errorName}${message}${stack}`
+          return thrown(error)
         }
         return encodeResult(value, maxResultBytes, maxResultDepth)
+      } catch (error) {
+        return thrown(error)
       } finally {
         if (state.call === call) state.call = null
-        call.timers.clear()
+        MapClear(call.timers)
+        MapClear(call.fetches)
       }
     }
   }

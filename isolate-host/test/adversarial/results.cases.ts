@@ -61,13 +61,14 @@ export const RESULT_CASES: Case[] = [
     expect: {
       code: 'PAYLOAD_TOO_LARGE',
       message: 'function "attack" returned more than its limit of 1048576 bytes of JSON',
+      breach: 'result',
     },
   },
   {
     name: 'toJSON that never returns',
     source: `export function attack() { return { toJSON() { for (;;) {} } } }`,
     timeoutMs: 200,
-    expect: { code: 'DEADLINE_EXCEEDED', message: 'function "attack" ran past its 200 ms timeout' },
+    expect: { code: 'DEADLINE_EXCEEDED', message: 'function "attack" ran past its 200 ms timeout', breach: 'time' },
   },
   {
     name: 'toJSON that returns a fresh object with a toJSON, endlessly deep',
@@ -86,13 +87,13 @@ export const RESULT_CASES: Case[] = [
     name: 'a thenable result that never calls back',
     source: `export function attack() { return { then() {} } }`,
     timeoutMs: 200,
-    expect: { code: 'DEADLINE_EXCEEDED', message: 'function "attack" ran past its 200 ms timeout' },
+    expect: { code: 'DEADLINE_EXCEEDED', message: 'function "attack" ran past its 200 ms timeout', breach: 'time' },
   },
   {
     name: 'a thenable that resolves with itself forever',
     source: `export function attack() { const t = { then(resolve) { resolve(t) } }; return t }`,
     timeoutMs: 200,
-    expect: { code: 'DEADLINE_EXCEEDED', message: 'function "attack" ran past its 200 ms timeout' },
+    expect: { code: 'DEADLINE_EXCEEDED', message: 'function "attack" ran past its 200 ms timeout', breach: 'time' },
   },
   {
     name: 'a thenable whose then getter throws',
