@@ -98,7 +98,11 @@ export class FunctionInstance {
     )
     const timers = new CallTimers(seq, () => this.#fire(guard, seq))
     this.#generic.timers = timers
-    const fetcher = new CallFetch(seq, egress, (id, answer) => this.#deliver(guard, seq, id, answer))
+    // The function's own connection pool: its module and name (fetch-host.ts).
+    const pool = `${this.deployment.module}/${name}`
+    const fetcher = new CallFetch(seq, egress, pool, limits.memoryMb, (id, answer) =>
+      this.#deliver(guard, seq, id, answer),
+    )
     this.#generic.fetcher = fetcher
     this.#logLeft = limits.maxLogBytes + MARKER_BYTES
     let raw: unknown
@@ -146,12 +150,19 @@ export class FunctionInstance {
     }
   }
 
-  /** Hands fetch `id` its answer inside the isolate. */
-  #deliver(guard: CallGuard, seq: number, id: number, answer: unknown[]): void {
-    if (this.disposed) return
-    this.#generic.deliver
-      .apply(undefined, [seq, id, answer], { arguments: { copy: true }, timeout: guard.remainingMs })
-      .catch((error: unknown) => this.#stopFor(guard, error))
+  /** Hands fetch `id` one part of its answer inside the isolate; resolves whether it wants more. */
+  async #deliver(guard: CallGuard, seq: number, id: number, answer: unknown[]): Promise<boolean> {
+    if (this.disposed) return false
+    try {
+      const wanted: unknown = await this.#generic.deliver.apply(undefined, [seq, id, answer], {
+        arguments: { copy: true },
+        timeout: guard.remainingMs,
+      })
+      return wanted === true
+    } catch (error) {
+      if (!this.disposed) this.#stopFor(guard, error)
+      return false
+    }
   }
 
   /**

@@ -22,6 +22,7 @@ export const MapClear = uncurryThis(Map.prototype.clear)
 export const MapForEach = uncurryThis(Map.prototype.forEach)
 export const MapSize = uncurryThis(getOwnDescriptor(Map.prototype, 'size').get)
 export const TypedArraySubarray = uncurryThis(Object.getPrototypeOf(Uint8Array.prototype).subarray)
+export const TypedArrayLength = uncurryThis(getOwnDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'length').get)
 export const ArrayBufferIsView = ArrayBuffer.isView
 export const SafeArrayBuffer = ArrayBuffer
 export const SafeError = Error
