@@ -4,6 +4,7 @@ import t from 'tap'
 import { GenericIsolate } from '../../src/generic-isolate.ts'
 import { FunctionInstance } from '../../src/instance.ts'
 import { runCorpus } from './corpus.ts'
+import { harness } from './harness.ts'
 import { VERDICT_CASES } from './verdicts.cases.ts'
 
 runCorpus(t, VERDICT_CASES)
@@ -39,4 +40,19 @@ t.test('top-level code past its load timeout or its memory limit: the breach the
   t.equal(big.code, 'RESOURCE_EXHAUSTED')
   t.equal(big.message, 'module "attacker" v7: top-level code ran past its memory limit')
   t.equal(big.breach, 'memory')
+})
+
+t.test("deploy-time validation reads the exports' kinds with no built-in the top level could replace", async (t) => {
+  const h = await harness(t)
+  const source = `Array.prototype.map = function () { return ['function', 'function'] }
+export let f = () => 1
+f = 42
+export function g() { return 2 }`
+  const error = await h.executor.validate('js', source, 'liar.js').then(
+    () => new Error('validated'),
+    (e: unknown) => e,
+  )
+  t.ok(error instanceof OsirisError)
+  t.equal((error as OsirisError).code, 'INVALID_ARGUMENT')
+  t.equal((error as OsirisError).message, 'liar.js: export "f" is a number, not a function')
 })
