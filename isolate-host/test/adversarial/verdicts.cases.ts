@@ -115,4 +115,22 @@ export async function attack() {
 }`,
     expect: { code: 'FUNCTION_ERROR', message: `function "attack" threw Error: ${'m'.repeat(8192)}…` },
   },
+  {
+    name: 'the console budget blinded by String.prototype.charCodeAt (3-byte characters counted as one)',
+    source: `export function attack() {
+  String.prototype.charCodeAt = function () { return 32 }
+  const line = '€'.repeat(20000)
+  for (let i = 0; i < 10; i++) console.log(line)
+  return 'logged'
+}`,
+    expect: { result: 'logged' },
+    logs: (lines) => {
+      const bytes = lines.reduce((n, line) => n + Buffer.byteLength(line) + 1, 0)
+      if (lines.at(-1) !== '[osiris] console output truncated: more than 65536 bytes in this call') {
+        throw new Error(`no truncation marker: ${String(lines.at(-1)).slice(0, 80)}`)
+      }
+      if (lines.length !== 3) throw new Error(`${lines.length} lines, not one whole, one cut and the marker`)
+      if (bytes > 65536 + 100) throw new Error(`${bytes} bytes of console output passed a 65536-byte budget`)
+    },
+  },
 ]
