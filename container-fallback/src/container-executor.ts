@@ -6,7 +6,14 @@ import { randomUUID } from 'node:crypto'
 import { chmod, mkdir, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Executor, ExecutorStatus, InvokeParams, InvokeResult } from '@osiris/isolate-host'
-import { type CallLimits, defaultLimits, OsirisError, resolveLimits, type ValidateResponse } from '@osiris/proto'
+import {
+  type CallLimits,
+  checkResult,
+  defaultLimits,
+  OsirisError,
+  resolveLimits,
+  type ValidateResponse,
+} from '@osiris/proto'
 import { DeadlineHit, LABEL_EXECUTOR, RuntimeContainer } from './container.ts'
 import { DockerClient } from './docker-client.ts'
 import { EngineEvents } from './engine-events.ts'
@@ -247,13 +254,8 @@ export class ContainerExecutor implements Executor {
       this.#forwardLogs(answer, params)
       if (poisons(answer)) void container.remove()
       const result = readCallAnswer(ctx, answer)
-      const maxBytes = limits.maxResultBytes
-      if (Buffer.byteLength(result) > maxBytes) {
-        throw new OsirisError(
-          'PAYLOAD_TOO_LARGE',
-          `function "${params.functionName}" returned more than its limit of ${maxBytes} bytes of JSON`,
-        )
-      }
+      // The shim runs in the function's process (it can replace json.dumps): checked here, whatever it said.
+      checkResult(params.functionName, result, limits)
       return { result, coldStart, durationUs: micros(started), codeFetchUs, startUs, executionUs }
     } finally {
       this.#inFlight--

@@ -1,7 +1,7 @@
 // What a shim answered, or how its container ended, → a result or the
 // OsirisError to throw. Everything a shim sends is tenant-controlled in the
 // worst case (the function runs in the shim's process), so shapes are checked.
-import { FunctionError, OsirisError, type ValidateResponse } from '@osiris/proto'
+import { type BreachKind, FunctionError, OsirisError, type ValidateResponse } from '@osiris/proto'
 import type { Ending } from './container.ts'
 import type { ShimAnswer } from './shim-channel.ts'
 
@@ -30,6 +30,19 @@ function cpuError(ctx: CallContext, after = ''): OsirisError {
     'DEADLINE_EXCEEDED',
     `function "${ctx.functionName}" used more than ${ctx.cpuMs} ms of CPU time${after}`,
   )
+}
+
+/**
+ * The limit a call broke, as a field (OsirisError.breach). Set where the host
+ * or the engine saw it: its own deadline timer, the engine's OOM kill, the
+ * process killed by the CPU-time signal. The shim's own reports (a MemoryError
+ * raised, `cpu: true`) come from the function's process, which can write
+ * them: they keep their codes (the container is discarded either way) but
+ * carry no breach, so they count in no breach metric.
+ */
+function withBreach(kind: BreachKind, error: OsirisError): OsirisError {
+  error.breach = kind
+  return error
 }
 
 const str = (value: unknown, fallback = ''): string => (typeof value === 'string' ? value : fallback)
@@ -106,21 +119,27 @@ export function deadlineError(ctx: CallContext): OsirisError {
       `function "${ctx.functionName}" had not finished at the caller's deadline (it ran ${ranMs} ms); its container was killed`,
     )
   }
-  return new OsirisError(
-    'DEADLINE_EXCEEDED',
-    `function "${ctx.functionName}" ran past its ${ctx.timeoutMs} ms limit; its container was killed`,
+  return withBreach(
+    'time',
+    new OsirisError(
+      'DEADLINE_EXCEEDED',
+      `function "${ctx.functionName}" ran past its ${ctx.timeoutMs} ms limit; its container was killed`,
+    ),
   )
 }
 
 /** The container ended during the call: the memory limit, or anything else (UNAVAILABLE). */
 export function endingError(ctx: CallContext, ending: Ending): OsirisError {
   if (ending.oomKilled) {
-    return new OsirisError(
-      'RESOURCE_EXHAUSTED',
-      `function "${ctx.functionName}" went over its memory limit of ${ctx.memoryMb} MiB; its container was killed`,
+    return withBreach(
+      'memory',
+      new OsirisError(
+        'RESOURCE_EXHAUSTED',
+        `function "${ctx.functionName}" went over its memory limit of ${ctx.memoryMb} MiB; its container was killed`,
+      ),
     )
   }
-  if (ending.exitCode === CPU_LIMIT_EXIT_CODE) return cpuError(ctx, '; its container was killed')
+  if (ending.exitCode === CPU_LIMIT_EXIT_CODE) return withBreach('cpu', cpuError(ctx, '; its container was killed'))
   const code = ending.exitCode === undefined ? 'it is gone' : `exit code ${ending.exitCode}`
   return new OsirisError(
     'UNAVAILABLE',

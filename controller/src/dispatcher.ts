@@ -5,6 +5,7 @@
 // lost ends with UNAVAILABLE at once, never silence.
 import { randomUUID } from 'node:crypto'
 import {
+  type BreachKind,
   type CallResponse,
   fromServiceError,
   isTransportError,
@@ -34,6 +35,8 @@ export interface CallRecord {
   outcome: string
   /** The error's message, when the call failed. */
   message?: string
+  /** The limit the host saw the call break (OsirisError.breach), when it did. */
+  breach?: BreachKind
   durationMs: number
   queuedMs: number
   response?: CallResponse
@@ -121,7 +124,9 @@ export class Dispatcher {
     } catch (error) {
       const outcome = error instanceof OsirisError ? error.code : 'INTERNAL'
       const message = error instanceof Error ? error.message : String(error)
-      this.#observe?.({ name, outcome, message, durationMs: performance.now() - started, queuedMs })
+      const record: CallRecord = { name, outcome, message, durationMs: performance.now() - started, queuedMs }
+      if (error instanceof OsirisError && error.breach !== undefined) record.breach = error.breach
+      this.#observe?.(record)
       throw error
     }
   }

@@ -2,7 +2,6 @@
 // Call outcomes and timings come from the dispatcher's call records; host
 // gauges (pool, instances, in flight) are read from the host registry at
 // scrape time, so they always match what routing sees.
-import { breachOf } from '@osiris/proto'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { CallRecord } from './dispatcher.ts'
 import type { HostRegistry } from './host-registry.ts'
@@ -105,8 +104,8 @@ export class ControllerMetrics {
     this.#calls.inc({ function: fn, outcome: call.outcome })
     this.#duration.observe({ function: fn }, call.durationMs / 1000)
     if (call.queuedMs > 0) this.#queueWait.observe(call.queuedMs / 1000)
-    const kind = call.message === undefined ? undefined : breachOf(call.outcome, call.message)
-    if (kind) this.#breaches.inc({ kind })
+    // The host's verdict, as a field: never read from a message (a function's error text could say anything).
+    if (call.breach) this.#breaches.inc({ kind: call.breach })
     if (call.response?.coldStart) {
       this.#coldStarts.inc({ function: call.name })
       this.#coldStartDuration.observe(call.response.hostDurationUs / 1e6)

@@ -82,9 +82,32 @@ export class CallGuard {
 
   /** One watchdog look at this call. */
   check(now: number): void {
-    if (this.#outOfMemory()) this.trip('memory')
-    else if (now >= this.#deadline) this.trip('timeout')
-    else if (this.cpuUsedMs() > this.#cpuMs) this.trip('cpu')
+    const breach = this.observed(now)
+    if (breach !== undefined) this.trip(breach)
+  }
+
+  /**
+   * The limit the host sees this call past, from its own observations only:
+   * the isolate disposed by isolated-vm (its heap limit: the host did not
+   * dispose it), the guard's own clock, the isolate's CPU time. Never from an
+   * error's text, which tenant code can write.
+   */
+  observed(now = performance.now()): Breach | undefined {
+    if (this.#outOfMemory()) return 'memory'
+    if (now >= this.#deadline) return 'timeout'
+    if (this.cpuUsedMs() > this.#cpuMs) return 'cpu'
+    return undefined
+  }
+
+  /**
+   * Ends the call for a failure that is no limit: the runtime's timer or fetch
+   * entry point threw (tenant code broke something it relies on). `stopped`
+   * rejects with `error`; the instance is disposed like after a breach.
+   */
+  fail(error: unknown): void {
+    if (this.#done || this.#breach !== undefined) return
+    this.#stop()
+    this.#reject(error instanceof Error ? error : new Error(String(error)))
   }
 
   #outOfMemory(): boolean {

@@ -18,7 +18,7 @@ export interface FetchSink {
 }
 type Bind = (namespace: unknown) => unknown
 type Fire = (seq: number) => number
-type Deliver = (seq: number, id: number, answer: unknown[]) => void
+type Deliver = (seq: number, id: number, answer: unknown[]) => boolean
 type Runtime = (...callbacks: unknown[]) => unknown[]
 
 const LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warn', 'error'])

@@ -2,6 +2,7 @@
 // become gRPC statuses (in handleUnary) and nowhere else on the host side.
 // With mTLS, only a peer holding the controller's certificate gets in.
 import {
+  type BreachKind,
   defaultLimits,
   type HostServiceHandlers,
   handleUnary,
@@ -43,6 +44,7 @@ export function hostServiceHandlers(
       const started = performance.now()
       let outcome = 'OK'
       let message = ''
+      let breach: BreachKind | undefined
       let coldStart = false
       try {
         // Limits as sent (0 = the default) and the egress allowlist: the executors resolve both.
@@ -52,12 +54,14 @@ export function hostServiceHandlers(
       } catch (error) {
         outcome = error instanceof OsirisError ? error.code : 'INTERNAL'
         message = error instanceof Error ? error.message : String(error)
+        if (error instanceof OsirisError) breach = error.breach
         throw error
       } finally {
         record?.({
           functionName: request.functionName,
           outcome,
           message,
+          breach,
           coldStart,
           durationMs: performance.now() - started,
         })

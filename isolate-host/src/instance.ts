@@ -2,7 +2,7 @@
 // module. One deployment per isolate, never two tenants' code in one isolate.
 // A call that breaches a limit disposes the whole instance; it is never reused.
 import { inspect } from 'node:util'
-import { type CallLimits, LIMIT_BOUNDS, OsirisError } from '@osiris/proto'
+import { type BreachKind, type CallLimits, FunctionError, LIMIT_BOUNDS, OsirisError } from '@osiris/proto'
 import type ivm from 'isolated-vm'
 import { type Breach, CallGuard } from './call-guard.ts'
 import { CallTimers } from './call-timers.ts'
@@ -23,10 +23,6 @@ type Invoke = (name: string, args: string[], seq: number, limits: number[]) => P
 
 /** Room for the runtime's truncation marker on top of a call's log budget. */
 const MARKER_BYTES = 256
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
 
 export class FunctionInstance {
   readonly deployment: Deployment
@@ -49,6 +45,7 @@ export class FunctionInstance {
     this.deployment = deployment
     this.#generic = generic
     this.#sink = sink
+    const started = performance.now()
     try {
       const { isolate, context } = generic
       const module = isolate.compileModuleSync(deployment.code, {
@@ -63,8 +60,9 @@ export class FunctionInstance {
         result: { reference: true },
       }) as ivm.Reference<Invoke>
     } catch (error) {
+      const failure = loadError(deployment, error, generic.isolate, performance.now() - started, timeoutMs)
       generic.dispose()
-      throw loadError(deployment, error)
+      throw failure
     }
   }
 
@@ -113,7 +111,11 @@ export class FunctionInstance {
     )
     const timers = new CallTimers(seq, () => this.#fire(guard, seq))
     this.#generic.timers = timers
-    const fetcher = new CallFetch(seq, egress, (id, answer) => this.#deliver(guard, seq, id, answer))
+    // The function's own connection pool: its module and name (fetch-host.ts).
+    const pool = `${this.deployment.module}/${name}`
+    const fetcher = new CallFetch(seq, egress, pool, limits.memoryMb, (id, answer) =>
+      this.#deliver(guard, seq, id, answer),
+    )
     this.#generic.fetcher = fetcher
     this.#logLeft = limits.maxLogBytes + MARKER_BYTES
     let raw: unknown
@@ -135,7 +137,7 @@ export class FunctionInstance {
         }
       }
     } catch (error) {
-      throw this.#failure(name, error, guard.breach, limits, callerDeadline && startedMs)
+      throw this.#failure(name, error, guard.breach ?? guard.observed(), limits, callerDeadline && startedMs)
     } finally {
       guard.end()
       timers.close()
@@ -144,7 +146,15 @@ export class FunctionInstance {
     }
     if (guard.breach !== undefined)
       throw this.#failure(name, undefined, guard.breach, limits, callerDeadline && startedMs)
-    return readOutcome({ ...this.deployment, functionName: name, maxResultBytes: limits.maxResultBytes }, raw)
+    return readOutcome(
+      {
+        ...this.deployment,
+        functionName: name,
+        maxResultBytes: limits.maxResultBytes,
+        maxResultDepth: limits.maxResultDepth,
+      },
+      raw,
+    )
   }
 
   /** Runs the call's due timers; resolves the next deadline, or -1. */
@@ -160,7 +170,7 @@ export class FunctionInstance {
       } catch (error) {
         // The due timers ran; a stray rejection lost their answer, so the next deadline is asked again.
         if (this.#stray(error, guard)) continue
-        if (!this.disposed) guard.trip(breachOf(messageOf(error)) ?? 'timeout')
+        this.#stopFor(guard, error)
         return -1
       }
     }
@@ -168,27 +178,53 @@ export class FunctionInstance {
 
   /**
    * isolated-vm fails a task in which a promise rejection was left unhandled,
-   * with that rejection as the error. That is not a breach and not the call's
-   * outcome: it is logged at level error, as browsers and workerd do, and
-   * true is answered. Anything else (a breach, a disposed isolate) is false.
+   * with that rejection as the error. Unless the host observed a limit, that
+   * is neither a breach nor the call's outcome (the runtime answers every
+   * outcome as a string): it is logged at level error, as browsers and workerd
+   * do, and true is answered. A breach or a disposed isolate answers false.
    */
   #stray(error: unknown, guard: CallGuard): boolean {
-    if (guard.breach !== undefined || this.disposed || breachOf(messageOf(error)) !== undefined) return false
+    if (guard.breach !== undefined || this.disposed || guard.observed() !== undefined) return false
     this.#log('error', `Uncaught (in promise) ${strayText(error)}`)
     return true
   }
 
-  /** Hands fetch `id` its answer inside the isolate. */
-  #deliver(guard: CallGuard, seq: number, id: number, answer: unknown[]): void {
-    if (this.disposed) return
-    this.#generic.deliver
-      .apply(undefined, [seq, id, answer], { arguments: { copy: true }, timeout: guard.remainingMs })
-      .catch((error: unknown) => {
-        if (!this.#stray(error, guard) && !this.disposed) guard.trip(breachOf(messageOf(error)) ?? 'timeout')
+  /** Hands fetch `id` one part of its answer inside the isolate; resolves whether it wants more. */
+  async #deliver(guard: CallGuard, seq: number, id: number, answer: unknown[]): Promise<boolean> {
+    if (this.disposed) return false
+    try {
+      const wanted: unknown = await this.#generic.deliver.apply(undefined, [seq, id, answer], {
+        arguments: { copy: true },
+        timeout: guard.remainingMs,
       })
+      return wanted === true
+    } catch (error) {
+      // Delivered, then a stray rejection lost the answer: the body keeps coming.
+      if (this.#stray(error, guard)) return true
+      if (!this.disposed) this.#stopFor(guard, error)
+      return false
+    }
   }
 
-  /** `callerSince`: when the call started, if its wall-clock limit was the caller's deadline; else false. */
+  /**
+   * The runtime's timer or fetch entry point failed: a limit the host saw
+   * (isolated-vm's own timeout, the heap limit) or, when it saw none, tenant
+   * code that broke what the runtime relies on: the call ends as the
+   * function's error. The error's text decides nothing.
+   */
+  #stopFor(guard: CallGuard, error: unknown): void {
+    const breach = guard.observed()
+    if (breach !== undefined) guard.trip(breach)
+    else guard.fail(error)
+  }
+
+  /**
+   * The error a call that did not answer normally ends with. A breach is what
+   * the guard tripped for or, when it had not tripped yet, what it observes
+   * now; with none, the rejection came from inside the isolate, so from
+   * tenant code as far as the host can tell: FUNCTION_ERROR, its text
+   * reported as the function's, never read for a verdict.
+   */
   #failure(
     name: string,
     error: unknown,
@@ -197,8 +233,9 @@ export class FunctionInstance {
     callerSince: number | false,
   ): OsirisError {
     this.dispose()
-    switch (breach ?? breachOf(messageOf(error))) {
+    switch (breach) {
       case 'timeout':
+        // The caller's deadline is not the function's limit: no breach.
         if (callerSince !== false) {
           const ranMs = Math.round(performance.now() - callerSince)
           return new OsirisError(
@@ -206,16 +243,17 @@ export class FunctionInstance {
             `function "${name}" had not finished at the caller's deadline (it ran ${ranMs} ms)`,
           )
         }
-        return new OsirisError('DEADLINE_EXCEEDED', `function "${name}" ran past its ${limits.timeoutMs} ms timeout`)
+        return breached('time', 'DEADLINE_EXCEEDED', `function "${name}" ran past its ${limits.timeoutMs} ms timeout`)
       case 'cpu':
-        return new OsirisError('DEADLINE_EXCEEDED', `function "${name}" used more than ${limits.cpuMs} ms of CPU time`)
+        return breached('cpu', 'DEADLINE_EXCEEDED', `function "${name}" used more than ${limits.cpuMs} ms of CPU time`)
       case 'memory':
-        return new OsirisError(
+        return breached(
+          'memory',
           'RESOURCE_EXHAUSTED',
           `function "${name}" ran past its ${limits.memoryMb} MiB memory limit and was stopped`,
         )
       default:
-        return new OsirisError('INTERNAL', `function "${name}" failed in its isolate: ${messageOf(error)}`)
+        return escaped(`function "${name}"`, error)
     }
   }
 
@@ -236,23 +274,51 @@ function strayText(reason: unknown): string {
     .join('\n')
 }
 
-/** What isolated-vm's error says happened, when it says. */
-function breachOf(message: string): Breach | undefined {
-  if (/memory limit/i.test(message)) return 'memory'
-  if (/timed out/i.test(message)) return 'timeout'
-  return undefined
+function breached(kind: BreachKind, code: 'DEADLINE_EXCEEDED' | 'RESOURCE_EXHAUSTED', message: string): OsirisError {
+  const error = new OsirisError(code, message)
+  error.breach = kind
+  return error
 }
 
-function loadError(deployment: Deployment, error: unknown): OsirisError {
-  const message = messageOf(error)
+/** Longest name and message kept of what escaped the runtime (the runtime's own cut for what a function throws). */
+const NAME_CHARS = 200
+const MESSAGE_CHARS = 8192
+
+/**
+ * What was thrown out of the isolate past the runtime: tenant code, as far as
+ * the host can tell (isolated-vm's own failures are the limits, seen by the
+ * guard instead). Reported as the function's error, cut to the runtime's sizes.
+ */
+function escaped(who: string, error: unknown, during = ''): FunctionError {
+  let name = 'Error'
+  let message = ''
+  if (error instanceof Error) {
+    name = typeof error.name === 'string' ? error.name.slice(0, NAME_CHARS) : 'Error'
+    message = String(error.message).slice(0, MESSAGE_CHARS)
+  } else message = String(error).slice(0, MESSAGE_CHARS)
+  return new FunctionError(`${who} threw ${name}${during}: ${message}`, { name, message, stack: '' })
+}
+
+/**
+ * Loading failed: a limit when the host saw one (the isolate disposed by
+ * isolated-vm for its heap limit, the load's time used up), else the top
+ * level threw: the module's own error, whatever its text says.
+ */
+function loadError(
+  deployment: Deployment,
+  error: unknown,
+  isolate: ivm.Isolate,
+  elapsedMs: number,
+  timeoutMs: number,
+): OsirisError {
   const where = `module "${deployment.module}" v${deployment.version}`
-  if (/timed out/i.test(message)) {
-    return new OsirisError('DEADLINE_EXCEEDED', `${where}: top-level code ran past its timeout`)
+  if (isolate.isDisposed) {
+    return breached('memory', 'RESOURCE_EXHAUSTED', `${where}: top-level code ran past its memory limit`)
   }
-  if (/memory limit/i.test(message)) {
-    return new OsirisError('RESOURCE_EXHAUSTED', `${where}: top-level code ran past its memory limit`)
+  if (elapsedMs >= timeoutMs) {
+    return breached('time', 'DEADLINE_EXCEEDED', `${where}: top-level code ran past its timeout`)
   }
-  return new OsirisError('INTERNAL', `${where} failed to load: ${message}`)
+  return escaped(where, error, ' while loading')
 }
 
 /** The limits the runtime inside the isolate enforces itself, in the order its invoke() takes them. */

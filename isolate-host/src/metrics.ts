@@ -4,7 +4,7 @@
 // and instance gauges read from the executors at scrape time.
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { breachOf, parseAddress } from '@osiris/proto'
+import { type BreachKind, parseAddress } from '@osiris/proto'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Executor } from './executor.ts'
 
@@ -15,6 +15,8 @@ export interface InvokeRecord {
   /** 'OK' or the error code. */
   outcome: string
   message: string
+  /** The limit the call broke, as the executor observed it (OsirisError.breach). */
+  breach?: BreachKind | undefined
   coldStart: boolean
   durationMs: number
 }
@@ -67,8 +69,7 @@ export class HostMetrics {
   record(call: InvokeRecord): void {
     this.#invocations.inc({ function: call.functionName, outcome: call.outcome })
     this.#duration.observe({ cold: String(call.coldStart) }, call.durationMs / 1000)
-    const kind = breachOf(call.outcome, call.message)
-    if (kind) this.#breaches.inc({ kind })
+    if (call.breach) this.#breaches.inc({ kind: call.breach })
   }
 
   /** Serves GET /metrics on `address` (host:port; port 0 picks one); resolves the bound address. */

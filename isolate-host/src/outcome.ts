@@ -2,13 +2,14 @@
 // runtime/bootstrap.js) into a result or the error to throw. Everything that
 // comes out of an isolate is tenant-controlled in the worst case, so the
 // shape and the size are checked here again, whatever the runtime promised.
-import { FunctionError, OsirisError } from '@osiris/proto'
+import { checkResult, FunctionError, OsirisError } from '@osiris/proto'
 
 export interface OutcomeContext {
   module: string
   version: number
   functionName: string
   maxResultBytes: number
+  maxResultDepth: number
 }
 
 /** Stack lines of the runtime wrapper mean nothing to the function's author. */
@@ -20,10 +21,12 @@ function guestStack(stack: string): string {
 }
 
 function tooLarge(ctx: OutcomeContext): OsirisError {
-  return new OsirisError(
+  const error = new OsirisError(
     'PAYLOAD_TOO_LARGE',
     `function "${ctx.functionName}" returned more than its limit of ${ctx.maxResultBytes} bytes of JSON`,
   )
+  error.breach = 'result'
+  return error
 }
 
 function thrown(ctx: OutcomeContext, body: string): FunctionError {
@@ -50,12 +53,21 @@ export function readOutcome(ctx: OutcomeContext, raw: unknown): string {
   const body = raw.slice(1)
   switch (raw[0]) {
     case 'R': {
-      const bytes = body.length * 3 <= ctx.maxResultBytes ? body.length : Buffer.byteLength(body)
-      if (bytes > ctx.maxResultBytes) throw tooLarge(ctx)
+      // The runtime's own checks can be subverted from inside: size, depth and syntax are checked here.
+      checkResult(ctx.functionName, body, ctx)
       return body
     }
     case 'L':
       throw tooLarge(ctx)
+    case 'D': {
+      // Tagged by the runtime's encoder itself, never by text tenant code wrote (that arrives as 'N').
+      const error = new OsirisError(
+        'RESULT_NOT_JSON',
+        `function "${ctx.functionName}" returned a value that cannot be encoded as JSON: it nests deeper than ${ctx.maxResultDepth} levels`,
+      )
+      error.breach = 'result'
+      throw error
+    }
     case 'E':
       throw thrown(ctx, body)
     case 'N':

@@ -87,13 +87,16 @@ async function loadOnce(code: string, filename: string, names: string[], options
       const message = error instanceof Error ? error.message : String(error)
       throw new OsirisError('INVALID_ARGUMENT', `${filename} failed while loading: ${message}`)
     }
-    const kinds: unknown = await context.evalClosure(
-      'return $1.map((name) => typeof $0[name])',
+    // Asked with no built-in the module's top level could have replaced (it ran
+    // just before): indexes, typeof and string concatenation; one string back.
+    const answer: unknown = await context.evalClosure(
+      'let kinds = ""; for (let i = 0; i < $1.length; i++) kinds += typeof $0[$1[i]] + " "; return kinds',
       [module.namespace.derefInto(), new ivm.ExternalCopy(names).copyInto()],
-      { result: { copy: true }, timeout: options.timeoutMs },
+      { timeout: options.timeoutMs },
     )
+    const kinds = typeof answer === 'string' ? answer.split(' ') : []
     names.forEach((name, i) => {
-      const kind = Array.isArray(kinds) ? kinds[i] : undefined
+      const kind = kinds[i]
       if (kind !== 'function') {
         throw new OsirisError('INVALID_ARGUMENT', `${filename}: export "${name}" is a ${String(kind)}, not a function`)
       }

@@ -48,7 +48,7 @@ export async function get(url, init) {
   return { status: r.status, ok: r.ok, statusText: r.statusText, type: r.headers.get('content-type'), a: r.headers.get('X-A'), redirected: r.redirected, url: r.url, body: await r.text() }
 }
 export async function json(url) { return (await fetch(url)).json() }
-export async function attempt(url) { try { await fetch(url); return 'fetched' } catch (e) { return e.name + ': ' + e.message } }
+export async function attempt(url) { try { await (await fetch(url)).text(); return 'fetched' } catch (e) { return e.name + ': ' + e.message } }
 `
 
 t.test('the address ranges refused by default, checked without traffic', async (t) => {

@@ -15,8 +15,10 @@ import {
   type FunctionServiceClient,
   fromServiceError,
   type HostInfo,
+  LIMIT_BOUNDS,
   type LogLine,
   NotJsonError,
+  nestingDepth,
   neverStarted,
   OsirisError,
   OsirisService,
@@ -27,6 +29,25 @@ import {
 } from '@osiris/proto'
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051'
+
+/**
+ * A call's result as the value it encodes. An answer no Osiris host sends
+ * (not JSON, or nesting deeper than any function's limit allows: 1024) is
+ * RESULT_NOT_JSON, never a bare SyntaxError: whatever answered is not trusted
+ * to be well-formed.
+ */
+function readResult(name: string, json: string): unknown {
+  const maxDepth = LIMIT_BOUNDS.maxResultDepth.max
+  if (nestingDepth(json, maxDepth) > maxDepth) {
+    throw new OsirisError('RESULT_NOT_JSON', `the result of "${name}" nests deeper than ${maxDepth} levels`)
+  }
+  try {
+    return JSON.parse(json)
+  } catch (error) {
+    const why = error instanceof Error ? error.message.slice(0, 200) : String(error)
+    throw new OsirisError('RESULT_NOT_JSON', `the result of "${name}" is not JSON (${why})`)
+  }
+}
 
 /** How long a request that never reached the controller is retried when the caller set no deadline, ms. */
 const DEFAULT_RETRY_WINDOW_MS = 2000
@@ -215,7 +236,7 @@ export class OsirisClient {
     const request = { functionName: name, args: encodeArguments(name, args) }
     const response = await this.#request(this.#calls, this.#calls.CallFunction, request, options)
     const { result, ...where } = response
-    return { value: JSON.parse(result) as T, json: result, ...where }
+    return { value: readResult(name, result) as T, json: result, ...where }
   }
 
   /** Deploys one module's source; every function it exports is registered under a new version. */

@@ -7,7 +7,8 @@
 // An outcome is one string, so nothing but a primitive crosses back to the
 // host: 'R' + result JSON | 'E' + `${name.length}:${message.length}:` + name +
 // message + stack (what was thrown) | 'N' + why the
-// result is not JSON | 'L' (the result is over its size limit) | 'M' (no such function).
+// result is not JSON | 'L' (the result is over its size limit) | 'D' + depth (it nests deeper
+// than its limit) | 'M' (no such function).
 // invoke called again with the seq of the call in progress answers that
 // call's outcome rather than starting another: isolated-vm fails the task
 // that started a call when a promise rejection is left unhandled in it, and
@@ -15,7 +16,17 @@
 
 import { installClock } from './clock.js'
 import { installClone } from './clone.js'
-import { jsonParse, jsonStringify, MathFloor, SafeMap, StringCtor, StringPrototypeSlice, utf8Length } from './common.js'
+import {
+  jsonParse,
+  jsonStringify,
+  MapClear,
+  MathFloor,
+  ReflectApply,
+  SafeMap,
+  StringCtor,
+  StringSlice,
+  utf8Length,
+} from './common.js'
 import { installConsole } from './console.js'
 import { installCrypto } from './crypto.js'
 import { installEncoding } from './encoding.js'
@@ -51,7 +62,7 @@ export function main(log, schedule, random, urlParse, fetch) {
 
   function cut(value, max) {
     const text = StringCtor(value)
-    return text.length > max ? `${text.slice(0, max)}…` : text
+    return text.length > max ? `${StringSlice(text, 0, max)}…` : text
   }
   function describe(error) {
     try {
@@ -77,13 +88,29 @@ export function main(log, schedule, random, urlParse, fetch) {
       return `N${describe(error)[1]}`
     }
     if (tagged[0] !== 'R') return tagged
-    return utf8Length(StringPrototypeSlice(tagged, 1), maxBytes) > maxBytes ? 'L' : tagged
+    // Nesting and size are measured again by the host (result-json.ts), out of tenant code's reach.
+    return utf8Length(StringSlice(tagged, 1), maxBytes) > maxBytes ? 'L' : tagged
   }
 
+  /** 'E' outcome of a thrown value: what tenant code threw, or what tenant code broke in the runtime. */
+  function thrown(error) {
+    const described = describe(error)
+    const errorName = described[0]
+    const message = described[1]
+    return `E${errorName.length}:${message.length}:${errorName}${message}${described[2]}`
+  }
+
+  // invoke always answers an outcome string: whatever tenant code throws or
+  // breaks (a built-in it replaced, a getter on what it returned) ends as 'E',
+  // never as a rejection the host would have to tell from its own failures.
+  // Only the captured intrinsics of common.js are used here.
   function bind(namespace) {
     let current = { seq: -1, outcome: undefined }
     async function run(name, args, seq, limits) {
-      const [maxResultBytes, maxResultDepth, maxLogBytes, maxTimers] = limits
+      const maxResultBytes = limits[0]
+      const maxResultDepth = limits[1]
+      const maxLogBytes = limits[2]
+      const maxTimers = limits[3]
       state.log = { left: maxLogBytes, max: maxLogBytes, truncated: false }
       const call = { seq, timers: new SafeMap(), maxTimers, requested: -1, fetches: new SafeMap() }
       state.call = call
@@ -91,19 +118,21 @@ export function main(log, schedule, random, urlParse, fetch) {
         const fn = namespace[name]
         if (typeof fn !== 'function') return 'M'
         const parsed = []
-        for (let i = 0; i < args.length; i++) parsed.push(jsonParse(args[i]))
+        for (let i = 0; i < args.length; i++) parsed[i] = jsonParse(args[i])
         let value
         try {
-          value = await fn(...parsed)
+          value = await ReflectApply(fn, undefined, parsed)
         } catch (error) {
           report(error)
-          const [errorName, message, stack] = describe(error)
-          return `E${errorName.length}:${message.length}:${errorName}${message}${stack}`
+          return thrown(error)
         }
         return encodeResult(value, maxResultBytes, maxResultDepth)
+      } catch (error) {
+        return thrown(error)
       } finally {
         if (state.call === call) state.call = null
-        call.timers.clear()
+        MapClear(call.timers)
+        MapClear(call.fetches)
       }
     }
     return function invoke(name, args, seq, limits) {

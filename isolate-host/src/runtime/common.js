@@ -1,6 +1,43 @@
 // Part of the isolate runtime: helpers the other parts share. Everything the
 // runtime needs later is captured here, at install time, so tenant code that
-// reassigns a built-in cannot change how the runtime behaves.
+// reassigns a built-in cannot change how the runtime behaves. Methods are
+// captured "uncurried" (`StringSlice(text, 0, 9)` for `text.slice(0, 9)`), as
+// Node's primordials do: calling one looks nothing up on a prototype or on
+// the global object, which tenant code can replace. What the runtime owes the
+// host (the call's outcome, its limits, what it hands the callbacks) goes
+// through these only; so does everything it runs between tenant code.
+const FunctionPrototypeCall = Function.prototype.call
+/**
+ * `fn` as a plain function taking its `this` first: `uncurryThis(Map.prototype.get)(map, key)`.
+ * Bound now, so tenant code that later replaces Function.prototype.call or a
+ * prototype method cannot change what the runtime calls.
+ */
+export const uncurryThis = Function.prototype.bind.bind(FunctionPrototypeCall)
+const getOwnDescriptor = Object.getOwnPropertyDescriptor
+export const ReflectApply = Reflect.apply
+export const StringCharCodeAt = uncurryThis(String.prototype.charCodeAt)
+export const StringSlice = uncurryThis(String.prototype.slice)
+export const StringToLowerCase = uncurryThis(String.prototype.toLowerCase)
+export const StringToUpperCase = uncurryThis(String.prototype.toUpperCase)
+export const ArrayPush = uncurryThis(Array.prototype.push)
+export const ArraySort = uncurryThis(Array.prototype.sort)
+export const MapGet = uncurryThis(Map.prototype.get)
+export const MapSet = uncurryThis(Map.prototype.set)
+export const MapDelete = uncurryThis(Map.prototype.delete)
+export const MapClear = uncurryThis(Map.prototype.clear)
+export const MapForEach = uncurryThis(Map.prototype.forEach)
+export const MapSize = uncurryThis(getOwnDescriptor(Map.prototype, 'size').get)
+export const TypedArraySubarray = uncurryThis(Object.getPrototypeOf(Uint8Array.prototype).subarray)
+export const TypedArrayLength = uncurryThis(getOwnDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'length').get)
+export const ArrayBufferIsView = ArrayBuffer.isView
+export const SafeArrayBuffer = ArrayBuffer
+export const SafeError = Error
+export const SafeTypeError = TypeError
+export const SafeRangeError = RangeError
+export const SafePromise = Promise
+export const objectFreeze = Object.freeze
+export const objectEntries = Object.entries
+export const SymbolIterator = Symbol.iterator
 export const StringCtor = String
 export const fromCharCode = String.fromCharCode
 export const jsonParse = JSON.parse
@@ -31,7 +68,7 @@ export function utf8Length(text, cap) {
   if (n * 3 <= cap) {
     let bytes = 0
     for (let i = 0; i < n; i++) {
-      const c = text.charCodeAt(i)
+      const c = StringCharCodeAt(text, i)
       bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : 3
       if (c >= 0xd800 && c < 0xdc00 && i + 1 < n) {
         bytes++
@@ -43,7 +80,7 @@ export function utf8Length(text, cap) {
   if (n > cap) return cap + 1
   let bytes = 0
   for (let i = 0; i < n && bytes <= cap; i++) {
-    const c = text.charCodeAt(i)
+    const c = StringCharCodeAt(text, i)
     bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : 3
     if (c >= 0xd800 && c < 0xdc00 && i + 1 < n) {
       bytes++
@@ -58,29 +95,22 @@ export function utf8Prefix(text, budget) {
   let bytes = 0
   let i = 0
   for (; i < text.length; i++) {
-    const c = text.charCodeAt(i)
+    const c = StringCharCodeAt(text, i)
     const size = c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c < 0xdc00 ? 4 : 3
     if (bytes + size > budget) break
     bytes += size
     if (size === 4) i++
   }
-  return text.slice(0, i)
+  return StringSlice(text, 0, i)
 }
 
 /** An error whose name says what kind it is, as a DOMException would. */
 export function namedError(name, message) {
-  const error = new Error(message)
+  const error = new SafeError(message)
   objectDefine(error, 'name', { value: name, writable: true, configurable: true })
   return error
 }
 
-const FunctionPrototypeCall = Function.prototype.call
-/**
- * `fn` as a plain function taking its `this` first: `uncurryThis(Map.prototype.get)(map, key)`.
- * Bound now, so tenant code that later replaces Function.prototype.call or a
- * prototype method cannot change what the runtime calls.
- */
-export const uncurryThis = Function.prototype.bind.bind(FunctionPrototypeCall)
 const getter = (proto, name) => uncurryThis(Object.getOwnPropertyDescriptor(proto, name).get)
 export const ObjectKeys = Object.keys
 export const ObjectGetOwnPropertySymbols = Object.getOwnPropertySymbols
@@ -89,8 +119,6 @@ export const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor
 export const ObjectPrototype = Object.prototype
 export const ObjectIs = Object.is
 export const ObjectPrototypePropertyIsEnumerable = uncurryThis(Object.prototype.propertyIsEnumerable)
-export const StringPrototypeSlice = uncurryThis(String.prototype.slice)
-export const StringPrototypeCharCodeAt = uncurryThis(String.prototype.charCodeAt)
 export const StringPrototypeIncludes = uncurryThis(String.prototype.includes)
 export const StringPrototypeIndexOf = uncurryThis(String.prototype.indexOf)
 export const StringPrototypeRepeat = uncurryThis(String.prototype.repeat)
@@ -104,12 +132,9 @@ export const NumberPrototypeToString = uncurryThis(Number.prototype.toString)
 export const NumberCtor = Number
 export const NumberParseFloat = Number.parseFloat
 export const MathTrunc = Math.trunc
-export const StringPrototypeToUpperCase = uncurryThis(String.prototype.toUpperCase)
 export const BooleanPrototypeValueOf = uncurryThis(Boolean.prototype.valueOf)
 export const BigIntPrototypeValueOf = uncurryThis(BigInt.prototype.valueOf)
 export const SymbolPrototypeToString = uncurryThis(Symbol.prototype.toString)
-export const MapPrototypeGetSize = getter(Map.prototype, 'size')
-export const MapPrototypeForEach = uncurryThis(Map.prototype.forEach)
 export const SetPrototypeGetSize = getter(Set.prototype, 'size')
 export const SetPrototypeForEach = uncurryThis(Set.prototype.forEach)
 export const WeakMapPrototypeHas = uncurryThis(WeakMap.prototype.has)
@@ -118,12 +143,10 @@ export const WeakSetPrototypeAdd = uncurryThis(WeakSet.prototype.add)
 export const WeakSetPrototypeDelete = uncurryThis(WeakSet.prototype.delete)
 export const SafeWeakSet = WeakSet
 export const ArrayBufferPrototypeGetByteLength = getter(ArrayBuffer.prototype, 'byteLength')
-export const ArrayBufferIsView = ArrayBuffer.isView
 export const TypedArrayPrototypeGetSymbolToStringTag = getter(
   Object.getPrototypeOf(Int8Array.prototype),
   Symbol.toStringTag,
 )
-export const TypedArrayPrototypeGetLength = getter(Object.getPrototypeOf(Int8Array.prototype), 'length')
 export const DataViewPrototypeGetByteLength = getter(DataView.prototype, 'byteLength')
 export const DatePrototypeGetTime = uncurryThis(Date.prototype.getTime)
 export const DatePrototypeToISOString = uncurryThis(Date.prototype.toISOString)
@@ -154,7 +177,7 @@ export function brandOf(value) {
       return false
     }
   }
-  if (is(MapPrototypeGetSize)) return 'Map'
+  if (is(MapSize)) return 'Map'
   if (is(SetPrototypeGetSize)) return 'Set'
   if (is(WeakMapPrototypeHas)) return 'WeakMap'
   if (is(WeakSetPrototypeHas)) return 'WeakSet'

@@ -22,8 +22,8 @@ import {
   getPrototypeOf,
   isArray,
   jsonStringify,
-  MapPrototypeForEach,
-  MapPrototypeGetSize,
+  MapForEach,
+  MapSize,
   MathTrunc,
   NumberCtor,
   NumberIsFinite,
@@ -42,14 +42,14 @@ import {
   SafeUint8Array,
   SetPrototypeForEach,
   SetPrototypeGetSize,
+  StringCharCodeAt,
   StringCtor,
-  StringPrototypeCharCodeAt,
   StringPrototypeIncludes,
-  StringPrototypeSlice,
-  StringPrototypeToUpperCase,
   StringPrototypeValueOf,
+  StringSlice,
+  StringToUpperCase,
   SymbolPrototypeToString,
-  TypedArrayPrototypeGetLength,
+  TypedArrayLength,
   uncurryThis,
 } from './common.js'
 export function installInspect() {
@@ -73,7 +73,7 @@ export function installInspect() {
   }
 
   function code(text, i) {
-    return StringPrototypeCharCodeAt(text, i)
+    return StringCharCodeAt(text, i)
   }
 
   /** A string as a quoted literal: single quotes unless it holds some, like Node. */
@@ -96,13 +96,13 @@ export function installInspect() {
       else if (c === 12) escaped = '\\f'
       else if (c === 11) escaped = '\\v'
       else if (c < 32 || c === 127)
-        escaped = `\\x${c < 16 ? '0' : ''}${StringPrototypeToUpperCase(NumberPrototypeToString(c, 16))}`
+        escaped = `\\x${c < 16 ? '0' : ''}${StringToUpperCase(NumberPrototypeToString(c, 16))}`
       if (escaped === undefined) continue
-      out += StringPrototypeSlice(text, from, i) + escaped
+      out += StringSlice(text, from, i) + escaped
       from = i + 1
     }
     const mark = q === 39 ? "'" : q === 34 ? '"' : '`'
-    return mark + out + StringPrototypeSlice(text, from) + mark
+    return mark + out + StringSlice(text, from) + mark
   }
 
   function isIdentifier(key) {
@@ -124,7 +124,7 @@ export function installInspect() {
       case 'string':
         if (!nested) return value
         if (value.length > MAX_STRING) {
-          return `${quote(StringPrototypeSlice(value, 0, MAX_STRING))}... ${value.length - MAX_STRING} more characters`
+          return `${quote(StringSlice(value, 0, MAX_STRING))}... ${value.length - MAX_STRING} more characters`
         }
         return quote(value)
       case 'number':
@@ -145,7 +145,7 @@ export function installInspect() {
     while (from <= stack.length) {
       let end = from
       while (end < stack.length && code(stack, end) !== 10) end++
-      const line = StringPrototypeSlice(stack, from, end)
+      const line = StringSlice(stack, from, end)
       if (!StringPrototypeIncludes(line, 'osiris:runtime')) out += (out === '' ? '' : '\n') + line
       from = end + 1
     }
@@ -164,7 +164,7 @@ export function installInspect() {
     } catch {}
     const name = own(fn, 'name')
     const named = typeof name === 'string' && name !== ''
-    if (StringPrototypeSlice(source, 0, 6) === 'class ' || StringPrototypeSlice(source, 0, 6) === 'class{') {
+    if (StringSlice(source, 0, 6) === 'class ' || StringSlice(source, 0, 6) === 'class{') {
       return named ? `[class ${name}]` : '[class (anonymous)]'
     }
     const proto = getPrototypeOf(fn)
@@ -235,10 +235,10 @@ export function installInspect() {
     let from = 0
     for (let i = 0; i < text.length; i++) {
       if (code(text, i) !== 10) continue
-      out += `${StringPrototypeSlice(text, from, i + 1)}  `
+      out += `${StringSlice(text, from, i + 1)}  `
       from = i + 1
     }
-    return out + StringPrototypeSlice(text, from)
+    return out + StringSlice(text, from)
   }
 
   function errorText(error, ctx, depth) {
@@ -306,7 +306,7 @@ export function installInspect() {
       return group(prefix, '[', entries, ']', ctx)
     }
     if (brand === 'Map' || brand === 'Set') {
-      const size = brand === 'Map' ? MapPrototypeGetSize(value) : SetPrototypeGetSize(value)
+      const size = brand === 'Map' ? MapSize(value) : SetPrototypeGetSize(value)
       const each = (item, key) => {
         if (n >= MAX_ITEMS || ctx.left <= 0) return
         entries[n++] =
@@ -314,7 +314,7 @@ export function installInspect() {
             ? `${format(key, ctx, depth + 1)} => ${format(item, ctx, depth + 1)}`
             : format(item, ctx, depth + 1)
       }
-      if (brand === 'Map') MapPrototypeForEach(value, each)
+      if (brand === 'Map') MapForEach(value, each)
       else SetPrototypeForEach(value, each)
       more(size - n)
       const rest = properties(value, ctx, depth)
@@ -323,7 +323,7 @@ export function installInspect() {
     }
     if (brand === 'WeakMap' || brand === 'WeakSet') return `${name} { <items unknown> }`
     if (brand !== undefined && brand !== 'ArrayBuffer' && brand !== 'DataView' && TypedArrayName(value)) {
-      const length = TypedArrayPrototypeGetLength(value)
+      const length = TypedArrayLength(value)
       let i = 0
       for (; i < length && i < MAX_ITEMS; i++) entries[n++] = primitive(value[i], true)
       more(length - i)
@@ -349,7 +349,7 @@ export function installInspect() {
 
   function TypedArrayName(value) {
     try {
-      TypedArrayPrototypeGetLength(value)
+      TypedArrayLength(value)
       return true
     } catch {
       return false
@@ -472,11 +472,11 @@ export function installInspect() {
           if (text !== undefined) next++
         }
         if (text === undefined) continue
-        line += StringPrototypeSlice(first, from, i) + text
+        line += StringSlice(first, from, i) + text
         from = i + 2
         i++
       }
-      line += StringPrototypeSlice(first, from)
+      line += StringSlice(first, from)
     }
     for (; next < args.length; next++) {
       if (ctx.left <= 0) break

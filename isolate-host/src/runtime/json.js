@@ -21,8 +21,8 @@ import {
   ObjectPrototype,
   ObjectPrototypePropertyIsEnumerable,
   SafeWeakSet,
+  StringCharCodeAt,
   StringCtor,
-  StringPrototypeCharCodeAt,
   StringPrototypeValueOf,
   SymbolPrototypeToString,
   uncurryThis,
@@ -41,16 +41,17 @@ export function installJson() {
     }
   }
   const TOO_LARGE = new NotJson('too large', false)
+  const TOO_DEEP = new NotJson('too deep', false)
 
   function an(name) {
-    const c = StringPrototypeCharCodeAt(name, 0)
+    const c = StringCharCodeAt(name, 0)
     return c === 65 || c === 69 || c === 73 || c === 79 ? `an ${name}` : `a ${name}`
   }
 
   /** `.key` when `key` is a plain identifier, else `["key"]`. */
   function member(key) {
     for (let i = 0; i < key.length; i++) {
-      const c = StringPrototypeCharCodeAt(key, i)
+      const c = StringCharCodeAt(key, i)
       const letter = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 36 || c === 95
       if (!letter && (i === 0 || c < 48 || c > 57)) return `[${jsonStringify(key)}]`
     }
@@ -74,7 +75,8 @@ export function installJson() {
 
   /**
    * `value` as JSON text: 'R' + JSON, 'N' + why it is not JSON (naming the
-   * value under `root`), or 'L' when its JSON is over maxBytes UTF-8 bytes.
+   * value under `root`), 'L' when its JSON is over maxBytes UTF-8 bytes, or
+   * 'D' + maxDepth when it nests deeper than maxDepth levels.
    * Throws what tenant code (getters, toJSON, Proxy traps) throws.
    */
   function encodeJson(value, root, maxBytes, maxDepth) {
@@ -137,7 +139,7 @@ export function installJson() {
         const toJSON = value.toJSON
         if (typeof toJSON === 'function') return encode(call(toJSON)(value, key), key, depth, true)
       }
-      if (depth >= maxDepth) throw new NotJson(`it nests deeper than ${maxDepth} levels`, false)
+      if (depth >= maxDepth) throw TOO_DEEP
       if (!plain || !isArray(value)) {
         brand ??= plain ? undefined : brandOf(value)
         if (brand === 'Number') return number(NumberPrototypeValueOf(value))
@@ -213,6 +215,7 @@ export function installJson() {
       return json === undefined ? 'Rnull' : `R${json}`
     } catch (error) {
       if (error === TOO_LARGE) return 'L'
+      if (error === TOO_DEEP) return `D${maxDepth}`
       if (error instanceof NotJson)
         return error.path === undefined ? `N${error.what}` : `N${root}${error.path} is ${error.what}`
       throw error

@@ -6,28 +6,48 @@
 // clears timers costs the host nothing. Timers belong to the call that set
 // them: when it ends they are dropped; set outside a call (top-level code),
 // they never fire.
-import { defineGlobal, MathFloor, MathMax, MathMin, NumberIsFinite } from './common.js'
+import {
+  ArrayPush,
+  ArraySort,
+  defineGlobal,
+  MapDelete,
+  MapForEach,
+  MapGet,
+  MapSet,
+  MapSize,
+  MathFloor,
+  MathMax,
+  MathMin,
+  NumberIsFinite,
+  ReflectApply,
+  SafeRangeError,
+  SafeTypeError,
+} from './common.js'
 
 export function installTimers(global, schedule, state, realNow) {
   let nextId = 0
+  // Only captured intrinsics below (common.js): what the host is told and
+  // when `fire` returns must not depend on built-ins tenant code can replace.
   function earliest(call) {
     let at = -1
-    for (const timer of call.timers.values()) if (at < 0 || timer.at < at) at = timer.at
+    MapForEach(call.timers, (timer) => {
+      if (at < 0 || timer.at < at) at = timer.at
+    })
     return at
   }
   function set(callback, delay, args, repeat) {
     if (typeof callback !== 'function') {
-      throw new TypeError('setTimeout and setInterval take a function (code strings are not allowed)')
+      throw new SafeTypeError('setTimeout and setInterval take a function (code strings are not allowed)')
     }
     const id = ++nextId
     const call = state.call
     if (call === null) return id
-    if (call.timers.size >= call.maxTimers) {
-      throw new RangeError(`too many pending timers: a call may have at most ${call.maxTimers}`)
+    if (MapSize(call.timers) >= call.maxTimers) {
+      throw new SafeRangeError(`too many pending timers: a call may have at most ${call.maxTimers}`)
     }
     const ms = MathMax(repeat ? 1 : 0, MathMin(NumberIsFinite(+delay) ? MathFloor(+delay) : 0, 0x7fffffff))
     const at = realNow() + ms
-    call.timers.set(id, { callback, args, repeat, ms, at })
+    MapSet(call.timers, id, { callback, args, repeat, ms, at })
     // `requested`: the deadline the host's timer is armed for (it answers for every earlier one).
     if (call.requested < 0 || at < call.requested) {
       call.requested = at
@@ -37,7 +57,7 @@ export function installTimers(global, schedule, state, realNow) {
   }
   function clear(id) {
     const call = state.call
-    if (call !== null && typeof id === 'number') call.timers.delete(id)
+    if (call !== null && typeof id === 'number') MapDelete(call.timers, id)
   }
   defineGlobal(global, 'setTimeout', function setTimeout(callback, delay, ...args) {
     return set(callback, delay, args, false)
@@ -60,15 +80,18 @@ export function installTimers(global, schedule, state, realNow) {
     if (call === null || call.seq !== seq) return -1
     const due = []
     const now = realNow()
-    for (const [id, timer] of call.timers) if (timer.at <= now) due.push([id, timer])
-    due.sort((a, b) => a[1].at - b[1].at || a[0] - b[0])
-    for (const [id, timer] of due) {
-      if (call.timers.get(id) !== timer) continue
+    MapForEach(call.timers, (timer, id) => {
+      if (timer.at <= now) ArrayPush(due, { id, timer })
+    })
+    ArraySort(due, (a, b) => a.timer.at - b.timer.at || a.id - b.id)
+    for (let i = 0; i < due.length; i++) {
+      const id = due[i].id
+      const timer = due[i].timer
+      if (MapGet(call.timers, id) !== timer) continue
       if (timer.repeat) timer.at = realNow() + timer.ms
-      else call.timers.delete(id)
-      const { callback, args } = timer
+      else MapDelete(call.timers, id)
       try {
-        callback(...args)
+        ReflectApply(timer.callback, undefined, timer.args)
       } catch (error) {
         report(error)
       }

@@ -5,7 +5,7 @@
 // built-ins are unchanged, (3) a neighbour function called concurrently sees
 // zero failures, (4) the executor still serves afterwards.
 import { randomUUID } from 'node:crypto'
-import type { CallLimits, ErrorCode } from '@osiris/proto'
+import type { BreachKind, CallLimits, ErrorCode } from '@osiris/proto'
 import { OsirisError } from '@osiris/proto'
 import type t from 'tap'
 import type { Test } from 'tap'
@@ -23,7 +23,8 @@ export interface Case {
   limits?: Partial<CallLimits>
   /** Hosts fetch may reach although they are loopback (a test server on 127.0.0.1). */
   egressAllow?: string[]
-  expect: { code: ErrorCode; message?: string | RegExp } | { result: unknown }
+  /** The exact code and message; `breach` is the limit the host must report (none when unset). */
+  expect: { code: ErrorCode; message?: string | RegExp; breach?: BreachKind } | { result: unknown }
   /** Further checks on what the call left behind (its console lines). */
   logs?: (lines: string[]) => void | Promise<void>
 }
@@ -116,6 +117,7 @@ export async function runCase(t: Test, c: Case): Promise<void> {
     else t.same(JSON.parse(outcome.result), c.expect.result, 'the exact safe result')
   } else if (outcome instanceof OsirisError) {
     t.equal(outcome.code, c.expect.code, `code ${c.expect.code}`)
+    t.equal(outcome.breach, c.expect.breach, `breach ${c.expect.breach ?? 'none'}, as the host saw it`)
     if (typeof c.expect.message === 'string') t.equal(outcome.message, c.expect.message)
     else if (c.expect.message) t.match(outcome.message, c.expect.message)
   } else t.fail(`expected ${c.expect.code}, got the result ${outcome.result.slice(0, 200)}`)

@@ -61,18 +61,19 @@ export const RESULT_CASES: Case[] = [
     expect: {
       code: 'PAYLOAD_TOO_LARGE',
       message: 'function "attack" returned more than its limit of 1048576 bytes of JSON',
+      breach: 'result',
     },
   },
   {
     name: 'toJSON that never returns',
     source: `export function attack() { return { toJSON() { for (;;) {} } } }`,
     timeoutMs: 200,
-    expect: { code: 'DEADLINE_EXCEEDED', message: 'function "attack" ran past its 200 ms timeout' },
+    expect: { code: 'DEADLINE_EXCEEDED', message: 'function "attack" ran past its 200 ms timeout', breach: 'time' },
   },
   {
     name: 'toJSON that returns a fresh object with a toJSON, endlessly deep',
     source: `export function attack() { const deep = () => ({ toJSON() { return [deep()] } }); return deep() }`,
-    expect: { code: 'RESULT_NOT_JSON', message: `${NOT_JSON}it nests deeper than 128 levels` },
+    expect: { code: 'RESULT_NOT_JSON', message: `${NOT_JSON}it nests deeper than 128 levels`, breach: 'result' },
   },
   {
     name: 'then-hijack: Object.prototype.then makes every returned object a thenable',
@@ -86,13 +87,13 @@ export const RESULT_CASES: Case[] = [
     name: 'a thenable result that never calls back',
     source: `export function attack() { return { then() {} } }`,
     timeoutMs: 200,
-    expect: { code: 'DEADLINE_EXCEEDED', message: 'function "attack" ran past its 200 ms timeout' },
+    expect: { code: 'DEADLINE_EXCEEDED', message: 'function "attack" ran past its 200 ms timeout', breach: 'time' },
   },
   {
     name: 'a thenable that resolves with itself forever',
     source: `export function attack() { const t = { then(resolve) { resolve(t) } }; return t }`,
     timeoutMs: 200,
-    expect: { code: 'DEADLINE_EXCEEDED', message: 'function "attack" ran past its 200 ms timeout' },
+    expect: { code: 'DEADLINE_EXCEEDED', message: 'function "attack" ran past its 200 ms timeout', breach: 'time' },
   },
   {
     name: 'a thenable whose then getter throws',
@@ -135,6 +136,6 @@ export const RESULT_CASES: Case[] = [
     source: `export function attack(deep) { let d = 0; for (let v = deep; Array.isArray(v); v = v[0]) d++; return d === 100000 ? deep : 'wrong depth ' + d }`,
     json: [`${'['.repeat(100_000)}${']'.repeat(100_000)}`],
     timeoutMs: 10_000,
-    expect: { code: 'RESULT_NOT_JSON', message: `${NOT_JSON}it nests deeper than 128 levels` },
+    expect: { code: 'RESULT_NOT_JSON', message: `${NOT_JSON}it nests deeper than 128 levels`, breach: 'result' },
   },
 ]

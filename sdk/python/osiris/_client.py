@@ -13,12 +13,25 @@ import time
 import urllib.parse
 from typing import Any
 
-from ._errors import Closed, DeadlineExceeded, InvalidArgument, OsirisError, Unavailable, from_response
+from ._errors import (
+    Closed,
+    DeadlineExceeded,
+    InternalError,
+    InvalidArgument,
+    OsirisError,
+    ResultNotJson,
+    Unavailable,
+    from_response,
+    status_error,
+)
 from ._json import NotJson, to_json
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 #: The server closes idle keep-alive connections after 5 s; reconnect before that.
 _IDLE_RECONNECT_S = 4.0
+#: Largest answer read, bytes: a result is at most 16 MiB of JSON (the platform's bound on maxResultBytes);
+#: twice that leaves room for the error envelope and escapes. A longer answer is not read.
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
 
 
 class Client:
@@ -135,7 +148,10 @@ class Client:
             try:
                 connection.request(method, path, body=body, headers=headers)
                 response = connection.getresponse()
-                raw = response.read()
+                raw = response.read(MAX_ANSWER_BYTES + 1)
+                if len(raw) > MAX_ANSWER_BYTES:
+                    connection.close()  # the rest is never read
+                    raise _unreadable(response.status, f"is over {MAX_ANSWER_BYTES} bytes")
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as error:
                 connection.close()
                 if reused and attempt == 1:
@@ -147,16 +163,30 @@ class Client:
             except OSError as error:
                 connection.close()
                 raise Unavailable(f"cannot reach controller {self.url}: {error}") from None
+            except http.client.HTTPException as error:
+                connection.close()
+                raise InternalError(f"{self.url} answered something that is not HTTP: {error!r}") from None
             self._local.last_used = time.monotonic()
             return _decode(response.status, raw, response.getheader("retry-after"))
         raise Unavailable(f"controller {self.url} kept closing the connection")
 
 
+def _unreadable(status: int, why: str) -> Exception:
+    """An answer that cannot be read: ``ResultNotJson`` for a call's result (2xx), else the status's error."""
+    if 200 <= status < 300:
+        return ResultNotJson(f"HTTP {status}: the answer {why}", status=status)
+    return status_error(status, f"HTTP {status}: the answer {why}")
+
+
 def _decode(status: int, raw: bytes, retry_after: str | None) -> Any:
+    # Whatever answered is not trusted to be well-formed: a parser failure of any kind (a
+    # RecursionError on deep nesting included) is an Osiris error with a stable code.
     try:
         payload = json.loads(raw) if raw else None
+    except RecursionError:
+        raise _unreadable(status, "nests deeper than Python's JSON parser can take") from None
     except ValueError:
-        raise OsirisError(f"HTTP {status}: the answer is not JSON", status=status) from None
+        raise _unreadable(status, "is not JSON") from None
     if 200 <= status < 300:
         return payload
     raise from_response(status, payload, retry_after)

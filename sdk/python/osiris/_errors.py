@@ -101,6 +101,11 @@ _BY_STATUS = {400: InvalidArgument, 401: Unauthenticated, 403: PermissionDenied,
               503: Unavailable, 504: DeadlineExceeded}
 
 
+def status_error(status: int, message: str) -> OsirisError:
+    """The exception an HTTP status stands for when the answer says no more (InternalError for any other)."""
+    return _BY_STATUS.get(status, InternalError)(message, status=status)
+
+
 def from_response(status: int, body: object, retry_after: str | None) -> OsirisError:
     """The one conversion on this boundary: an HTTP error answer -> the exception it stands for."""
     error = body.get("error") if isinstance(body, dict) else None
