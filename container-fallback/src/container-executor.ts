@@ -220,7 +220,7 @@ export class ContainerExecutor implements Executor {
     }
     const deadline = started + timeoutMs
     this.#inFlight++
-    let container = this.#instances.idle(params.version, memoryMb)
+    let container = this.#instances.idle(params, memoryMb)
     const coldStart = container === undefined
     const micros = (from: number): number => Math.round((performance.now() - from) * 1000)
     let codeFetchUs = 0

@@ -106,7 +106,5 @@ export class Authenticator {
   }
 }
 
-/** Loopback only: what the controller may bind with auth off. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
-}
+/** Loopback only: what the controller may bind with auth off (shared with hosts, in proto). */
+export { isLoopback } from '@osiris/proto'

@@ -8,7 +8,9 @@ import {
   HealthService,
   HostService,
   type HostStatus,
+  isLoopback,
   loadTls,
+  newCallKey,
   OsirisError,
   ownIdentity,
   parseAddress,
@@ -85,6 +87,12 @@ export class Host {
   #metricsServer: HttpServer | undefined
   /** Resolves with the controller's reason the first time it refuses this host's credentials. */
   refused: Promise<string> = new Promise(() => {})
+  /**
+   * The secret HostService callers must present as `osiris-call-key` (proto's
+   * host-key.ts): sent to the controller at registration and nowhere else.
+   * For in-process tools (bench) that call this host's HostService directly.
+   */
+  readonly callKey: string
 
   private constructor(
     options: ResolvedHostOptions,
@@ -95,7 +103,9 @@ export class Host {
     extra: readonly Executor[],
     registry: RegistryClient,
     drain: { draining: boolean; acked: () => void },
+    callKey: string,
   ) {
+    this.callKey = callKey
     this.id = options.hostId
     this.options = options
     this.address = address
@@ -143,11 +153,23 @@ export class Host {
     health.addTo(server)
     // Metrics only when served: their collectors (an event-loop delay sampler among them) cost otherwise.
     const metrics = options.metricsListen ? new HostMetrics(() => executors) : undefined
+    const callKey = newCallKey()
     server.addService(
       HostService.service,
-      hostServiceHandlers(executors, metrics && ((call) => metrics.record(call)), tls !== undefined),
+      hostServiceHandlers(executors, metrics && ((call) => metrics.record(call)), tls !== undefined, callKey),
     )
     const listen = parseAddress(options.listen ?? options.advertise ?? '127.0.0.1:0')
+    // With neither a token nor a certificate, the controller this host registers with has auth off and
+    // listens on loopback only; so does this host (as the controller does), and its metrics.
+    const listens = [listen.host, ...(options.metricsListen ? [parseAddress(options.metricsListen).host] : [])]
+    const exposed = listens.find((at) => !isLoopback(at))
+    if (!tls && !options.token && exposed !== undefined) {
+      await Promise.all(executors.map((e) => e.close(0)))
+      throw new OsirisError(
+        'INVALID_ARGUMENT',
+        `refusing to listen on ${exposed} with no credentials: give this host a token (--token or OSIRIS_TOKEN) or a TLS certificate (--tls), or bind a loopback address`,
+      )
+    }
     let port: number
     try {
       port = await bindServer(server, listen.host, listen.port, serverCredentials(tls, 'require'))
@@ -181,6 +203,7 @@ export class Host {
         runtimes: executors.flatMap((e) => [...e.runtimes]),
         capacity: options.maxInstances,
         pid: process.pid,
+        callKey,
       },
       status,
       onEvict: (module, beforeVersion) => {
@@ -197,7 +220,7 @@ export class Host {
       heartbeatMs: options.heartbeatMs,
       coalesceMs: 20,
     })
-    const host = new Host(options, address, server, health, isolates, extra, registry, drain)
+    const host = new Host(options, address, server, health, isolates, extra, registry, drain, callKey)
     if (metrics && options.metricsListen) {
       const served = await metrics.serve(options.metricsListen)
       host.#metricsServer = served.server

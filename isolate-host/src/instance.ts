@@ -14,6 +14,8 @@ export interface Deployment {
   module: string
   version: number
   code: string
+  /** sha256 of `code`, hex: an instance serves only calls naming this version, module and hash. */
+  codeHash: string
 }
 
 type Invoke = (name: string, args: string[], seq: number, limits: number[]) => Promise<string>

@@ -92,7 +92,7 @@ export class IsolateExecutor implements Executor {
     try {
       const resolved = resolveLimits(params.limits, this.#defaultLimits)
       const limits = { ...resolved, timeoutMs: Math.min(resolved.timeoutMs, params.timeoutMs) }
-      instance = this.#idleInstance(params.version, limits.memoryMb)
+      instance = this.#idleInstance(params, limits.memoryMb)
       const coldStart = instance === undefined
       let codeFetchUs = 0
       let startUs = 0
@@ -126,8 +126,22 @@ export class IsolateExecutor implements Executor {
     }
   }
 
-  #idleInstance(version: number, memoryMb: number): FunctionInstance | undefined {
-    return this.#instances.get(version)?.find((i) => !i.busy && !i.disposed && i.memoryMb === memoryMb)
+  /**
+   * A free instance of exactly this deployment: same version, module and code
+   * hash. A call naming a version with other code never lands on (or leaves
+   * behind) an instance another caller of that version would reach.
+   */
+  #idleInstance(params: InvokeParams, memoryMb: number): FunctionInstance | undefined {
+    return this.#instances
+      .get(params.version)
+      ?.find(
+        (i) =>
+          !i.busy &&
+          !i.disposed &&
+          i.memoryMb === memoryMb &&
+          i.deployment.codeHash === params.codeHash &&
+          i.deployment.module === params.module,
+      )
   }
 
   async #specialize(params: InvokeParams, code: string, memoryMb: number): Promise<FunctionInstance> {
@@ -141,7 +155,7 @@ export class IsolateExecutor implements Executor {
         memoryMb === this.#options.memoryLimitMb
           ? (await this.#pool.take()).generic
           : await GenericIsolate.create(memoryMb)
-      const deployment = { module: params.module, version: params.version, code }
+      const deployment = { module: params.module, version: params.version, code, codeHash: params.codeHash }
       const instance: FunctionInstance = new FunctionInstance(
         generic,
         deployment,
