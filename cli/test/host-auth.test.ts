@@ -137,4 +137,30 @@ t.test('a host with neither token nor certificate listens on loopback only', asy
     (e: unknown) => e,
   )
   t.equal((metrics as OsirisError).code, 'INVALID_ARGUMENT', 'its metrics too')
+  t.equal(
+    (metrics as OsirisError).message,
+    'refusing to serve metrics on 0.0.0.0 without a metrics token (--metrics-token or OSIRIS_METRICS_TOKEN): they name every function run here; or bind a loopback address',
+  )
+})
+
+t.test("a host's metrics with a token answer only that token", async (t) => {
+  const token = 'host-metrics-token-0123456789'
+  const host = await Host.start({
+    controller: '127.0.0.1:1',
+    poolTarget: 1,
+    metricsListen: '127.0.0.1:0',
+    metricsToken: token,
+  })
+  t.teardown(() => host.close(0))
+  const scrape = (header?: string) =>
+    fetch(`http://${host.metricsAddress}/metrics`, { headers: header ? { authorization: header } : {} })
+  const missing = await scrape()
+  t.equal(missing.status, 401)
+  t.equal(await missing.text(), 'this host\'s metrics need "authorization: Bearer TOKEN" (its --metrics-token)\n')
+  const wrong = await scrape('Bearer not-the-metrics-token-at-all')
+  t.equal(wrong.status, 401)
+  await wrong.arrayBuffer()
+  const ok = await scrape(`Bearer ${token}`)
+  t.equal(ok.status, 200)
+  t.match(await ok.text(), /^# HELP osiris_host_/m)
 })

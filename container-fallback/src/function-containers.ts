@@ -28,7 +28,10 @@ export class FunctionContainers {
    * code hash) with `memoryMb`, if one is here: a call naming a version with
    * other code never reaches another caller's container.
    */
-  idle(deployment: { version: number; module: string; codeHash: string }, memoryMb: number): RuntimeContainer | undefined {
+  idle(
+    deployment: { version: number; module: string; codeHash: string },
+    memoryMb: number,
+  ): RuntimeContainer | undefined {
     const { version, module, codeHash } = deployment
     return this.#byVersion
       .get(version)

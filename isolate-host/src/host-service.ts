@@ -8,7 +8,6 @@
 import type { Metadata } from '@grpc/grpc-js'
 import {
   CALL_KEY_METADATA,
-  callKeyMatches,
   defaultLimits,
   type HostServiceHandlers,
   handleUnary,
@@ -17,6 +16,7 @@ import {
   peerIdentity,
   refusePeer,
   resolveLimits,
+  secretMatches,
 } from '@osiris/proto'
 import type { Executor, InvokeResult } from './executor.ts'
 import type { InvokeRecord } from './metrics.ts'
@@ -38,7 +38,7 @@ export function hostServiceHandlers(
       if (refusal !== undefined) throw new OsirisError('PERMISSION_DENIED', refusal)
     }
     const presented = call.metadata.get(CALL_KEY_METADATA)[0]
-    if (!callKeyMatches(callKey, typeof presented === 'string' ? presented : undefined)) {
+    if (!secretMatches(callKey, typeof presented === 'string' ? presented : undefined)) {
       throw new OsirisError(
         'UNAUTHENTICATED',
         `this host answers only the controller it registered with: ${presented === undefined ? 'no' : 'a wrong'} ${CALL_KEY_METADATA}`,

@@ -70,6 +70,26 @@ function certifiedHostId(tls: TlsMaterial, cert: string, asked: string | undefin
   return name
 }
 
+/**
+ * Why this host must not listen where it was asked to, if it must not. With
+ * neither a token nor a certificate, the controller it registers with has auth
+ * off and listens on loopback only; so does the host (as the controller does).
+ * Metrics name every function run here: off loopback they need a token.
+ */
+function exposure(options: ResolvedHostOptions, listenHost: string, tls: boolean): string | undefined {
+  if (!tls && !options.token && !isLoopback(listenHost)) {
+    return `refusing to listen on ${listenHost} with no credentials: give this host a token (--token or OSIRIS_TOKEN) or a TLS certificate (--tls), or bind a loopback address`
+  }
+  const metricsHost = options.metricsListen && parseAddress(options.metricsListen).host
+  if (metricsHost && !isLoopback(metricsHost) && !options.metricsToken) {
+    return `refusing to serve metrics on ${metricsHost} without a metrics token (--metrics-token or OSIRIS_METRICS_TOKEN): they name every function run here; or bind a loopback address`
+  }
+  if (options.metricsToken !== undefined && options.metricsToken.length < 16) {
+    return 'the metrics token must be at least 16 characters'
+  }
+  return undefined
+}
+
 export class Host {
   readonly id: string
   readonly address: string
@@ -159,16 +179,10 @@ export class Host {
       hostServiceHandlers(executors, metrics && ((call) => metrics.record(call)), tls !== undefined, callKey),
     )
     const listen = parseAddress(options.listen ?? options.advertise ?? '127.0.0.1:0')
-    // With neither a token nor a certificate, the controller this host registers with has auth off and
-    // listens on loopback only; so does this host (as the controller does), and its metrics.
-    const listens = [listen.host, ...(options.metricsListen ? [parseAddress(options.metricsListen).host] : [])]
-    const exposed = listens.find((at) => !isLoopback(at))
-    if (!tls && !options.token && exposed !== undefined) {
+    const exposed = exposure(options, listen.host, tls !== undefined)
+    if (exposed !== undefined) {
       await Promise.all(executors.map((e) => e.close(0)))
-      throw new OsirisError(
-        'INVALID_ARGUMENT',
-        `refusing to listen on ${exposed} with no credentials: give this host a token (--token or OSIRIS_TOKEN) or a TLS certificate (--tls), or bind a loopback address`,
-      )
+      throw new OsirisError('INVALID_ARGUMENT', exposed)
     }
     let port: number
     try {
@@ -222,7 +236,7 @@ export class Host {
     })
     const host = new Host(options, address, server, health, isolates, extra, registry, drain, callKey)
     if (metrics && options.metricsListen) {
-      const served = await metrics.serve(options.metricsListen)
+      const served = await metrics.serve(options.metricsListen, options.metricsToken)
       host.#metricsServer = served.server
       host.metricsAddress = served.address
     }

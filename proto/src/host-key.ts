@@ -21,7 +21,7 @@ export function newCallKey(): string {
  * they differ (both are hashed to 32 bytes, then compared in full). An empty
  * or missing key never matches.
  */
-export function callKeyMatches(expected: string, presented: string | undefined): boolean {
+export function secretMatches(expected: string, presented: string | undefined): boolean {
   if (!expected || !presented) return false
   const a = createHash('sha256').update(expected).digest()
   const b = createHash('sha256').update(presented).digest()
