@@ -6,7 +6,15 @@ import { randomUUID } from 'node:crypto'
 import { chmod, mkdir, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Executor, ExecutorStatus, InvokeParams, InvokeResult } from '@osiris/isolate-host'
-import { type CallLimits, defaultLimits, OsirisError, resolveLimits, type ValidateResponse } from '@osiris/proto'
+import {
+  type CallLimits,
+  defaultLimits,
+  LOG_MARKER_SLACK,
+  LogBudget,
+  OsirisError,
+  resolveLimits,
+  type ValidateResponse,
+} from '@osiris/proto'
 import { DeadlineHit, LABEL_EXECUTOR, RuntimeContainer } from './container.ts'
 import { DockerClient } from './docker-client.ts'
 import { EngineEvents } from './engine-events.ts'
@@ -239,7 +247,7 @@ export class ContainerExecutor implements Executor {
       const running = performance.now()
       const answer = await this.#call(container, ctx, deadline, params)
       const executionUs = micros(running)
-      this.#forwardLogs(answer, params)
+      this.#forwardLogs(answer, params, limits.maxLogBytes)
       if (poisons(answer)) void container.remove()
       const result = readCallAnswer(ctx, answer)
       const maxBytes = limits.maxResultBytes
@@ -322,10 +330,19 @@ export class ContainerExecutor implements Executor {
     this.#instances.drop(idle)
   }
 
-  #forwardLogs(answer: ShimAnswer, params: InvokeParams): void {
-    for (const { level, line } of readLogs(answer)) {
-      const { module, version, functionName, callId } = params
-      this.options.onLog({ timeMs: Date.now(), level, line, module, version, functionName, callId })
+  /**
+   * Forwards a call's log lines within its budget in bytes, enforced here
+   * whatever the shim cut (an exec script's stderr is not cut at all): the
+   * last line cut to fit, then one marker line.
+   */
+  #forwardLogs(answer: ShimAnswer, params: InvokeParams, maxLogBytes: number): void {
+    const budget = new LogBudget(maxLogBytes, LOG_MARKER_SLACK)
+    const { module, version, functionName, callId } = params
+    for (const entry of readLogs(answer)) {
+      for (const { level, line } of budget.take(entry.level, entry.line)) {
+        this.options.onLog({ timeMs: Date.now(), level, line, module, version, functionName, callId })
+      }
+      if (budget.truncated) break
     }
   }
 

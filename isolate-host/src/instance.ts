@@ -1,7 +1,7 @@
 // A function instance: a generic isolate specialized with one deployment's
 // module. One deployment per isolate, never two tenants' code in one isolate.
 // A call that breaches a limit disposes the whole instance; it is never reused.
-import { type CallLimits, LIMIT_BOUNDS, OsirisError } from '@osiris/proto'
+import { type CallLimits, LIMIT_BOUNDS, LOG_MARKER_SLACK, LogBudget, OsirisError } from '@osiris/proto'
 import type ivm from 'isolated-vm'
 import { type Breach, CallGuard } from './call-guard.ts'
 import { CallTimers } from './call-timers.ts'
@@ -20,9 +20,6 @@ export interface Deployment {
 
 type Invoke = (name: string, args: string[], seq: number, limits: number[]) => Promise<string>
 
-/** Room for the runtime's truncation marker on top of a call's log budget. */
-const MARKER_BYTES = 256
-
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
@@ -34,7 +31,8 @@ export class FunctionInstance {
   readonly #sink: LogSink
   #seq = 0
   #disposedByHost = false
-  #logLeft = LIMIT_BOUNDS.maxLogBytes.default + MARKER_BYTES
+  /** The current call's console budget (top-level code gets the default one). */
+  #logBudget = new LogBudget(LIMIT_BOUNDS.maxLogBytes.default, LOG_MARKER_SLACK)
   busy = false
   /** Evicted while busy: disposed when its call ends. */
   retired = false
@@ -74,15 +72,12 @@ export class FunctionInstance {
     return this.#generic.memoryLimitMb
   }
 
-  /** Host-side backstop of the runtime's own per-call log bound. */
+  /**
+   * Host-side backstop of the runtime's own per-call log bound (the runtime
+   * can be blinded by tenant code): past it, one marker line of the host's, then nothing.
+   */
   #log(level: LogLevel, line: string): void {
-    const size = Buffer.byteLength(line) + 1
-    if (size > this.#logLeft) {
-      this.#logLeft = 0
-      return
-    }
-    this.#logLeft -= size
-    this.#sink(level, line)
+    for (const kept of this.#logBudget.take(level, line)) this.#sink(kept.level, kept.line)
   }
 
   /**
@@ -104,7 +99,7 @@ export class FunctionInstance {
     this.#generic.timers = timers
     const fetcher = new CallFetch(seq, egress, (id, answer) => this.#deliver(guard, seq, id, answer))
     this.#generic.fetcher = fetcher
-    this.#logLeft = limits.maxLogBytes + MARKER_BYTES
+    this.#logBudget = new LogBudget(limits.maxLogBytes, LOG_MARKER_SLACK)
     let raw: unknown
     try {
       const work = this.#invoke.apply(undefined, [name, args, seq, isolateLimits(limits)], {
