@@ -248,7 +248,8 @@ export class ContainerExecutor implements Executor {
       const answer = await this.#call(container, ctx, deadline, params)
       const executionUs = micros(running)
       this.#forwardLogs(answer, params, limits.maxLogBytes)
-      if (poisons(answer)) void container.remove()
+      // A call that left a thread behind (the shim says so and exits): the container goes.
+      if (poisons(answer) || answer.recycle === true) void container.remove()
       const result = readCallAnswer(ctx, answer)
       const maxBytes = limits.maxResultBytes
       if (Buffer.byteLength(result) > maxBytes) {
