@@ -1,7 +1,7 @@
 // A function instance: a generic isolate specialized with one deployment's
 // module. One deployment per isolate, never two tenants' code in one isolate.
 // A call that breaches a limit disposes the whole instance; it is never reused.
-import { type CallLimits, LIMIT_BOUNDS, LOG_MARKER_SLACK, LogBudget, OsirisError } from '@osiris/proto'
+import { type CallLimits, cutText, LIMIT_BOUNDS, LOG_MARKER_SLACK, LogBudget, OsirisError } from '@osiris/proto'
 import type ivm from 'isolated-vm'
 import { type Breach, CallGuard } from './call-guard.ts'
 import { CallTimers } from './call-timers.ts'
@@ -186,7 +186,7 @@ function loadError(deployment: Deployment, error: unknown): OsirisError {
   if (/memory limit/i.test(message)) {
     return new OsirisError('RESOURCE_EXHAUSTED', `${where}: top-level code ran past its memory limit`)
   }
-  return new OsirisError('INTERNAL', `${where} failed to load: ${message}`)
+  return new OsirisError('INTERNAL', `${where} failed to load: ${cutText(message, 2048)}`)
 }
 
 /** The limits the runtime inside the isolate enforces itself, in the order its invoke() takes them. */
