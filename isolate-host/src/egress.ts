@@ -86,7 +86,11 @@ function ipv6Bytes(address: string): number[] {
   const parts = (s: string | undefined): string[] => (s ? s.split(':') : [])
   const left = parts(head)
   const right = parts(tail)
-  const hextets = [...left, ...Array<string>(tail === undefined ? 0 : 8 - left.length - right.length).fill('0'), ...right]
+  const hextets = [
+    ...left,
+    ...Array<string>(tail === undefined ? 0 : 8 - left.length - right.length).fill('0'),
+    ...right,
+  ]
   return hextets.flatMap((h) => {
     const n = Number.parseInt(h, 16)
     return [n >> 8, n & 255]

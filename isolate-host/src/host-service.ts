@@ -16,7 +16,7 @@ import {
   peerIdentity,
   refusePeer,
   resolveLimits,
-  secretMatches,
+  secretChecker,
 } from '@osiris/proto'
 import type { Executor, InvokeResult } from './executor.ts'
 import type { InvokeRecord } from './metrics.ts'
@@ -32,13 +32,14 @@ export function hostServiceHandlers(
   mtls: boolean,
   callKey: string,
 ): HostServiceHandlers {
+  const isCallKey = secretChecker(callKey)
   const fromController = (call: PeerCall & { metadata: Metadata }): void => {
     if (mtls) {
       const refusal = refusePeer(peerIdentity(call), 'controller', 'call a host')
       if (refusal !== undefined) throw new OsirisError('PERMISSION_DENIED', refusal)
     }
     const presented = call.metadata.get(CALL_KEY_METADATA)[0]
-    if (!secretMatches(callKey, typeof presented === 'string' ? presented : undefined)) {
+    if (!isCallKey(typeof presented === 'string' ? presented : undefined)) {
       throw new OsirisError(
         'UNAUTHENTICATED',
         `this host answers only the controller it registered with: ${presented === undefined ? 'no' : 'a wrong'} ${CALL_KEY_METADATA}`,

@@ -22,10 +22,17 @@ export function newCallKey(): string {
  * or missing key never matches.
  */
 export function secretMatches(expected: string, presented: string | undefined): boolean {
-  if (!expected || !presented) return false
-  const a = createHash('sha256').update(expected).digest()
-  const b = createHash('sha256').update(presented).digest()
-  return timingSafeEqual(a, b)
+  return secretChecker(expected)(presented)
+}
+
+/** `secretMatches` against one `expected`, its digest computed once (for a check on every call). */
+export function secretChecker(expected: string): (presented: string | undefined) => boolean {
+  const digest = createHash('sha256').update(expected).digest()
+  return (presented) =>
+    expected !== '' &&
+    presented !== undefined &&
+    presented !== '' &&
+    timingSafeEqual(digest, createHash('sha256').update(presented).digest())
 }
 
 /** A client interceptor that sends `key` as `osiris-call-key` on every call of the channel. */
