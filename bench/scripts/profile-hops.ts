@@ -1,10 +1,9 @@
 // Where an end-to-end warm call's time goes: times, in one run, the bare
-// grpc-js echo pair, the full SDK → controller → host call, the controller →
-// host hop alone (this process calling the host's Invoke directly, as the
-// controller does), and the host's own handling (its reported durationUs).
+// grpc-js echo pair, the full SDK → controller → host call, and the host's own
+// handling (its reported durationUs). The controller → host hop alone is no
+// longer timed from here: a host answers only the controller it registered
+// with (its call key), which this process is not.
 //   node --no-node-snapshot --conditions=osiris-source bench/scripts/profile-hops.ts [N]
-import * as grpc from '@grpc/grpc-js'
-import { HostService, unary } from '@osiris/proto'
 import { moduleSource } from '../src/cold/source.ts'
 import { EchoPair } from '../src/e2e/echo.ts'
 import { OsirisPlatform } from '../src/e2e/platform.ts'
@@ -26,20 +25,8 @@ const profile = process.env.PROFILE_DIR ? { NODE_OPTIONS: `--cpu-prof --cpu-prof
 const osiris = await OsirisPlatform.start(['--pool', '4', ...process.argv.slice(3)], profile)
 try {
   await osiris.client.deploy(moduleSource('hops'), { module: 'math', runtime: 'js' })
-  const fn = await osiris.client.get('addNumbers')
   const [host] = await osiris.client.hosts()
   if (!host) throw new Error('no host')
-  const hostClient = new HostService(host.address, grpc.credentials.createInsecure())
-  const request = {
-    callId: 'profile',
-    functionName: 'addNumbers',
-    module: fn.module,
-    version: fn.version,
-    runtime: fn.runtime,
-    codeHash: fn.codeHash,
-    args: ['3', '5'],
-    timeoutMs: 30_000,
-  }
   const hostUs: number[] = []
   const echoPid = echo.servers[0]?.pid ?? 0
   const [relayPid, relayEchoPid] = relay.servers.map((c) => c.pid)
@@ -50,11 +37,6 @@ try {
       'sdk → controller → host',
       () => osiris.client.call('addNumbers', [3, 5]).then((r) => hostUs.push(r.hostDurationUs)),
       { controller: osiris.proc.pid, host: host.pid },
-    ],
-    [
-      'bench → host Invoke (the controller hop alone)',
-      () => unary(hostClient, hostClient.Invoke, request, { timeoutMs: 31_000 }),
-      { host: host.pid },
     ],
   ] as const
   for (let round = 0; round < 2; round++) {

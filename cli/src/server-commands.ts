@@ -25,7 +25,8 @@ const CONTROLLER_OPTIONS = `  --port N           gRPC port (default 50051; 0 pic
   --max-fn-instances N   most instances of one function on one host (default 32)
   --queue-size N     most calls waiting per function before RESOURCE_EXHAUSTED (default 256)
   --heartbeat-timeout MS a host silent this long is removed (default 3000)
-  --tokens-file FILE API tokens, one "ROLE TOKEN" per line (roles: admin, invoke, host);
+  --tokens-file FILE API tokens, one "ROLE TOKEN" per line (roles: admin, invoke, host,
+                     metrics: reads /metrics);
                      also $OSIRIS_TOKENS ("admin=TOKEN;invoke=TOKEN"). Without tokens,
                      auth is off and only loopback addresses may be bound.
   --tls DIR          TLS for clients and mTLS with hosts, with DIR/controller.pem,
@@ -72,7 +73,9 @@ Options:
   --idle-ttl MS      dispose function instances idle this long (default 300000)
   --capacity N       most function instances at once (default 1000)
 ${CONTAINER_OPTIONS}
-  --metrics ADDR     serve Prometheus metrics at http://ADDR/metrics (port 0 picks one)
+  --metrics ADDR     serve Prometheus metrics at http://ADDR/metrics (port 0 picks one);
+                     anything but loopback needs --metrics-token
+  --metrics-token T  bearer token GET /metrics asks for (default $OSIRIS_METRICS_TOKEN)
   --token TOKEN      token with role host, when the controller requires one
                      (default $OSIRIS_TOKEN)
   --tls DIR          mTLS with the controller, with DIR/ID.pem, DIR/ID.key (ID from
@@ -372,6 +375,7 @@ export async function host(argv: string[]): Promise<void> {
       memory: { type: 'string' },
       token: { type: 'string' },
       metrics: { type: 'string' },
+      'metrics-token': { type: 'string' },
       ...HOST_TUNING_FLAGS,
       ...CONTAINER_FLAGS,
       ...TLS_FLAGS,
@@ -394,6 +398,7 @@ export async function host(argv: string[]): Promise<void> {
       maxInstances: positiveInt('--capacity', values.capacity),
       token: values.token ?? (process.env.OSIRIS_TOKEN || undefined),
       metricsListen: values.metrics,
+      metricsToken: values['metrics-token'] ?? (process.env.OSIRIS_METRICS_TOKEN || undefined),
       tls: tlsFiles(values, values.id),
     }),
   })

@@ -10,6 +10,8 @@ import {
   type CallLimits,
   checkResult,
   defaultLimits,
+  LOG_MARKER_SLACK,
+  LogBudget,
   OsirisError,
   resolveLimits,
   type ValidateResponse,
@@ -27,7 +29,6 @@ import {
   readCallAnswer,
   readFunctions,
   readLogEntry,
-  readLogs,
 } from './error-mapping.ts'
 import { FunctionContainers } from './function-containers.ts'
 import { removeLeftovers } from './leftovers.ts'
@@ -232,7 +233,7 @@ export class ContainerExecutor implements Executor {
     const deadline = started + timeoutMs
     const sink = this.#logSink(params, limits.maxLogBytes)
     this.#inFlight++
-    let container = this.#instances.idle(params.version, memoryMb)
+    let container = this.#instances.idle(params, memoryMb)
     const coldStart = container === undefined
     const micros = (from: number): number => Math.round((performance.now() - from) * 1000)
     let codeFetchUs = 0
@@ -251,8 +252,9 @@ export class ContainerExecutor implements Executor {
       const running = performance.now()
       const answer = await this.#call(container, ctx, deadline, params, sink)
       const executionUs = micros(running)
-      this.#forwardLogs(answer, params)
-      if (poisons(answer)) void container.remove()
+      this.#forwardLogs(answer, sink)
+      // A call that left a thread behind (the shim says so and exits): the container goes.
+      if (poisons(answer) || answer.recycle === true) void container.remove()
       const result = readCallAnswer(ctx, answer)
       // The shim runs in the function's process (it can replace json.dumps): checked here, whatever it said.
       checkResult(params.functionName, result, limits)
@@ -335,26 +337,24 @@ export class ContainerExecutor implements Executor {
     this.#instances.drop(idle)
   }
 
-  #forwardLogs(answer: ShimAnswer, params: InvokeParams): void {
-    for (const entry of readLogs(answer)) this.#log(entry, params)
+  /** Log lines that came with the shim's answer (the exec shim's), through the call's sink. */
+  #forwardLogs(answer: ShimAnswer, sink: (entry: unknown) => void): void {
+    if (Array.isArray(answer.logs)) for (const entry of answer.logs as unknown[]) sink(entry)
   }
 
   /**
-   * Takes the log lines a shim streams during one call (printed before a kill
-   * too), with a host-side budget behind the shim's own: what a shim sends is
-   * tenant-controlled.
+   * Takes a call's log lines: streamed by the shim while the call runs (so
+   * lines printed before a kill arrive too) or in its answer, within the
+   * call's budget in bytes, enforced here whatever the shim cut (what a shim
+   * sends is tenant-controlled; an exec script's stderr is not cut at all):
+   * the last line cut to fit, then one marker line.
    */
   #logSink(params: InvokeParams, maxLogBytes: number): (entry: unknown) => void {
-    let left = maxLogBytes + 1024
+    const budget = new LogBudget(maxLogBytes, LOG_MARKER_SLACK)
     return (entry) => {
+      if (budget.truncated) return
       const checked = readLogEntry(entry)
-      const size = Buffer.byteLength(checked.line) + 1
-      if (size > left) {
-        left = 0
-        return
-      }
-      left -= size
-      this.#log(checked, params)
+      for (const kept of budget.take(checked.level, checked.line)) this.#log(kept, params)
     }
   }
 

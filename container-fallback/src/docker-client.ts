@@ -170,6 +170,18 @@ export class DockerClient {
     })
   }
 
+  /** The command lines of the processes running in a container (GET /containers/{id}/top), for operators and tests. */
+  async processes(id: string): Promise<string[]> {
+    const top = await this.#json<{ Titles: string[]; Processes: string[][] }>(
+      'list processes',
+      'GET',
+      `/containers/${id}/top`,
+      {},
+    )
+    const column = top.Titles.indexOf('CMD')
+    return top.Processes.map((p) => p[column] ?? p.join(' '))
+  }
+
   async killContainer(id: string): Promise<void> {
     await this.#request('kill container', 'POST', `/containers/${id}/kill`, { okStatus: [404, 409] })
   }

@@ -1,7 +1,14 @@
 // What a shim answered, or how its container ended, → a result or the
 // OsirisError to throw. Everything a shim sends is tenant-controlled in the
 // worst case (the function runs in the shim's process), so shapes are checked.
-import { type BreachKind, FunctionError, OsirisError, type ValidateResponse } from '@osiris/proto'
+import {
+  type BreachKind,
+  boundGuestError,
+  cutText,
+  FunctionError,
+  OsirisError,
+  type ValidateResponse,
+} from '@osiris/proto'
 import type { Ending } from './container.ts'
 import type { ShimAnswer } from './shim-channel.ts'
 
@@ -47,9 +54,10 @@ function withBreach(kind: BreachKind, error: OsirisError): OsirisError {
 
 const str = (value: unknown, fallback = ''): string => (typeof value === 'string' ? value : fallback)
 
+/** The guest error a shim reported, each field cut in bytes here (the shim's own cut is not trusted). */
 function guestOf(value: unknown): { name: string; message: string; stack: string } {
   const e = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {}
-  return { name: str(e.name, 'Exception'), message: str(e.message), stack: str(e.stack) }
+  return boundGuestError({ name: str(e.name, 'Exception'), message: str(e.message), stack: str(e.stack) })
 }
 
 /** True when the answer means the container must not be reused. */
@@ -67,7 +75,7 @@ export function compileError(filename: string, answer: ShimAnswer): OsirisError 
   const where = line > 0 ? ` (line ${line}, column ${column})` : ''
   return new OsirisError(
     'COMPILE_ERROR',
-    `${filename} does not compile: ${str(c.name, 'SyntaxError')}: ${str(c.message, 'invalid syntax')}${where}`,
+    `${filename} does not compile: ${cutText(str(c.name, 'SyntaxError'), 256)}: ${cutText(str(c.message, 'invalid syntax'), 2048)}${where}`,
   )
 }
 
@@ -88,13 +96,13 @@ export function readCallAnswer(ctx: CallContext, answer: ShimAnswer): string {
   if ('notJson' in answer) {
     throw new OsirisError(
       'RESULT_NOT_JSON',
-      `function "${ctx.functionName}" returned a value that cannot be encoded as JSON: ${str(answer.notJson).slice(0, 8192)}`,
+      `function "${ctx.functionName}" returned a value that cannot be encoded as JSON: ${cutText(str(answer.notJson), 512)}`,
     )
   }
   if (answer.missing === true) {
     throw new OsirisError('NOT_FOUND', `module "${ctx.module}" v${ctx.version} has no function "${ctx.functionName}"`)
   }
-  if ('fault' in answer) throw new OsirisError('INTERNAL', `the shim failed: ${str(answer.fault)}`)
+  if ('fault' in answer) throw new OsirisError('INTERNAL', `the shim failed: ${cutText(str(answer.fault), 2048)}`)
   throw new OsirisError('INTERNAL', `function "${ctx.functionName}": the shim answered an unknown outcome`)
 }
 
@@ -166,8 +174,3 @@ export function readLogEntry(entry: unknown): { level: 'info' | 'warn' | 'error'
   return { level: e.level === 'error' ? 'error' : e.level === 'warn' ? 'warn' : 'info', line: str(e.line) }
 }
 
-/** The log lines a call answer carries (shims that do not stream them as they are printed). */
-export function readLogs(answer: ShimAnswer): { level: 'info' | 'warn' | 'error'; line: string }[] {
-  if (!Array.isArray(answer.logs)) return []
-  return (answer.logs as unknown[]).map(readLogEntry)
-}

@@ -23,9 +23,26 @@ export class FunctionContainers {
     return [...this.#byVersion.values()].flat()
   }
 
-  /** A warm, free container of `version` with `memoryMb`, if one is here. */
-  idle(version: number, memoryMb: number): RuntimeContainer | undefined {
-    return this.#byVersion.get(version)?.find((c) => !c.busy && c.state === 'specialized' && c.memoryMb === memoryMb)
+  /**
+   * A warm, free container of exactly this deployment (version, module and
+   * code hash) with `memoryMb`, if one is here: a call naming a version with
+   * other code never reaches another caller's container.
+   */
+  idle(
+    deployment: { version: number; module: string; codeHash: string },
+    memoryMb: number,
+  ): RuntimeContainer | undefined {
+    const { version, module, codeHash } = deployment
+    return this.#byVersion
+      .get(version)
+      ?.find(
+        (c) =>
+          !c.busy &&
+          c.state === 'specialized' &&
+          c.memoryMb === memoryMb &&
+          c.deployment?.codeHash === codeHash &&
+          c.deployment.module === module,
+      )
   }
 
   ids(version: number): string[] {

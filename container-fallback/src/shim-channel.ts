@@ -99,7 +99,17 @@ export class ShimChannel {
   #onData(chunk: Buffer): void {
     let start = 0
     let newline = chunk.indexOf(0x0a, start)
-    while (newline >= 0 && !this.#closed) {
+    while (start < chunk.length && !this.#closed) {
+      // Strictly request then answer: bytes with nothing asked for (a thread or process the
+      // tenant left behind, writing on the shim's socket) are a protocol violation. They are
+      // neither parsed nor buffered; the connection ends and the container is discarded.
+      if (!this.#pending && !this.#hello) {
+        this.#fail(
+          new OsirisError('INTERNAL', 'the shim sent output with no request pending; its container is discarded'),
+        )
+        return
+      }
+      if (newline < 0) break
       this.#parts.push(chunk.subarray(start, newline))
       const line = Buffer.concat(this.#parts).toString('utf8')
       this.#parts = []

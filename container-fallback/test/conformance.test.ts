@@ -30,6 +30,9 @@ export function big(n) { return 'x'.repeat(n) }
     broken: 'export function ok() { return 1 }\nexport function bad() { return 1 +* 2 }\n',
     brokenLine: 2,
     extension: '.js',
+    poison: `export function add(a, b) { return 'poisoned' }
+export function echo(x) { return x }
+`,
   },
   async make(t, { idleTtlMs }) {
     const executor = new IsolateExecutor({
@@ -82,6 +85,7 @@ def big(n):
     broken: 'def ok():\n    return 1 +\n',
     brokenLine: 2,
     extension: '.py',
+    poison: 'def add(a, b):\n    return "poisoned"\n',
   },
   async make(t, { idleTtlMs }) {
     const docker = await engine(t)

@@ -69,8 +69,30 @@ t.test('answers are split on newlines whatever the writes', async (t) => {
   t.same(await first, { value: 'naïve ✓' }, 'a character split across writes is whole')
 
   const second = channel.request({ call: 2 })
+  let closed = 0
+  channel.onClose = () => closed++
   await write(shim, '{"n":2}\n{"stray":true}\n')
   t.same(await second, { n: 2 }, 'the first of two lines in one write answers the request')
+  t.equal(closed, 1, 'the second, with no request pending, is a protocol violation: the channel closes')
+  await t.rejects(channel.request({ call: 3 }), ChannelClosed, 'nothing more is sent')
+})
+
+t.test('output with no request pending closes the channel, unparsed and unbuffered', async (t) => {
+  const { channel, shim, nextRequest } = await pair(t)
+  const request = nextRequest()
+  const first = channel.request({ call: 1 })
+  await request
+  await write(shim, '{"n":1}\n')
+  t.same(await first, { n: 1 })
+  const closed = new Promise<void>((resolve) => {
+    channel.onClose = resolve
+  })
+  // A thread left behind by the call writes large lines on the socket, outside any call.
+  const flood = Buffer.alloc(256 * 1024, 0x7b)
+  for (let i = 0; i < 4; i++) void write(shim, flood).catch(() => {})
+  await closed
+  t.pass('the channel closed on the first unsolicited bytes')
+  await t.rejects(channel.request({ call: 2 }), ChannelClosed, 'nothing more is sent')
 })
 
 t.test('a long answer arriving in many pieces', async (t) => {

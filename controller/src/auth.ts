@@ -3,6 +3,7 @@
 //   admin   everything: deploy, delete, hosts, logs, and what invoke may do
 //   invoke  call functions, and read function records
 //   host    register as a host and fetch code
+//   metrics read /metrics (a Prometheus scraper's token)
 // Tokens come from a file or the environment; comparison takes the same time
 // whatever the token (each candidate is hashed and compared in full).
 // With TLS on, a client certificate from the cluster CA whose OU is a role
@@ -13,7 +14,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { type Identity, OsirisError } from '@osiris/proto'
 
-export const ROLES = ['admin', 'invoke', 'host'] as const
+export const ROLES = ['admin', 'invoke', 'host', 'metrics'] as const
 export type Role = (typeof ROLES)[number]
 
 interface Token {
@@ -64,6 +65,7 @@ const ALLOWED: Record<Role, ReadonlySet<Role>> = {
   admin: new Set(['admin']),
   invoke: new Set(['admin', 'invoke']),
   host: new Set(['admin', 'host']),
+  metrics: new Set(['admin', 'metrics']),
 }
 
 export class Authenticator {
@@ -106,7 +108,5 @@ export class Authenticator {
   }
 }
 
-/** Loopback only: what the controller may bind with auth off. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
-}
+/** Loopback only: what the controller may bind with auth off (shared with hosts, in proto). */
+export { isLoopback } from '@osiris/proto'

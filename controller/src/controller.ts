@@ -120,7 +120,7 @@ export class Controller {
     ])
     health.addTo(server)
     server.addService(OsirisService.service, osirisServiceHandlers(dispatcher, auth))
-    const logs = new LogStore(1000)
+    const logs = new LogStore()
     hosts.on('logs', (host, lines) => {
       for (const line of lines) logs.append({ ...line, hostId: host.id })
     })

@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js'
 import {
   CHANNEL_OPTIONS,
   type ControllerMessageOut,
+  callKeyInterceptor,
   type HostMessage,
   HostService,
   type HostServiceClient,
@@ -50,9 +51,11 @@ export class HostEntry {
     this.runtimes = info.runtimes
     this.capacity = info.capacity
     this.pid = info.pid
+    // Every call carries the host's call key: the host answers no one else.
+    const interceptors = [callKeyInterceptor(info.callKey)]
     this.client = dial
-      ? new HostService(info.address, dial.credentials, { ...CHANNEL_OPTIONS, ...dial.options })
-      : new HostService(info.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS)
+      ? new HostService(info.address, dial.credentials, { ...CHANNEL_OPTIONS, ...dial.options, interceptors })
+      : new HostService(info.address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors })
     this.#stream = stream
   }
 

@@ -154,6 +154,8 @@ export const ROUTES: readonly Route[] = [
   {
     method: 'GET',
     path: '/metrics',
+    // Metrics name every function and host: with auth on, a scraper needs a token (role metrics or admin).
+    role: { role: 'metrics', what: 'read metrics' },
     handle: async ({ metrics }, _req, res) => {
       const body = await metrics.registry.metrics()
       res.writeHead(200, { 'content-type': metrics.registry.contentType, 'content-length': Buffer.byteLength(body) })
@@ -162,6 +164,15 @@ export const ROUTES: readonly Route[] = [
   },
   { method: 'GET', path: '/openapi.json', handle: (_ctx, _req, res) => send(res, 200, OPENAPI_DOCUMENT) },
 ]
+
+/** A path parameter, percent-decoded; a malformed escape (`50%`, `%zz`, bad UTF-8) is the caller's error. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    throw new OsirisError('INVALID_ARGUMENT', `path segment "${segment.slice(0, 256)}" is not valid percent-encoding`)
+  }
+}
 
 const COMPILED = ROUTES.map((route) => ({
   route,
@@ -182,7 +193,7 @@ export function createGateway(ctx: Context): Server {
     }
     const needed = match.route.role
     if (needed) ctx.auth.check(req.headers.authorization, needed.role, needed.what, socketIdentity(req.socket))
-    await match.route.handle(ctx, req, res, match.m.slice(1).map(decodeURIComponent))
+    await match.route.handle(ctx, req, res, match.m.slice(1).map(decodeSegment))
   }
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     dispatch(req, res).catch((error: unknown) => {

@@ -13,6 +13,7 @@ import { Controller } from '../src/controller.ts'
 const ADMIN = 'admin-token-0123456789'
 const INVOKE = 'invoke-token-0123456789'
 const HOST = 'host-token-0123456789ab'
+const METRICS = 'metrics-token-0123456789'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'osiris-auth-'))
 t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -24,6 +25,7 @@ const controller = await Controller.start({
     { role: 'admin', token: ADMIN },
     { role: 'invoke', token: INVOKE },
     { role: 'host', token: HOST },
+    { role: 'metrics', token: METRICS },
   ],
 })
 t.teardown(() => controller.close(1000))
@@ -131,6 +133,32 @@ t.test('HTTP: 401 without or with a bad token, 200 with an invoke token; health 
   t.equal((await fetch(`${base}/healthz`)).status, 200)
 })
 
+t.test('HTTP: /metrics needs a metrics or admin token; it names every function and host', async (t) => {
+  const scrape = (token?: string) =>
+    fetch(`http://${controller.httpAddress}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} })
+  const missing = await scrape()
+  t.equal(missing.status, 401)
+  t.same(await missing.json(), {
+    error: { code: 'UNAUTHENTICATED', message: 'missing credentials: send "authorization: Bearer TOKEN"' },
+  })
+  const invoker = await scrape(INVOKE)
+  t.equal(invoker.status, 403)
+  t.same(await invoker.json(), {
+    error: { code: 'PERMISSION_DENIED', message: 'a token with role "invoke" may not read metrics' },
+  })
+  for (const token of [METRICS, ADMIN]) {
+    const ok = await scrape(token)
+    t.equal(ok.status, 200)
+    t.match(await ok.text(), /^# HELP osiris_/m)
+  }
+  const metricsOnly = connect(controller.address, { token: METRICS })
+  t.teardown(() => metricsOnly.close())
+  t.match(await failure(metricsOnly.callFunction('addNumbers', 1, 2)), {
+    code: 'PERMISSION_DENIED',
+    message: 'a token with role "metrics" may not call functions',
+  })
+})
+
 t.test('with auth off, listening beyond loopback is refused', async (t) => {
   await t.rejects(
     Controller.start({ listen: '0.0.0.0:0', httpListen: '127.0.0.1:0', dataDir: join(dataDir, 'open') }),
@@ -149,7 +177,7 @@ t.test('token configuration is checked', async (t) => {
   ])
   t.throws(() => parseTokens('root aaaaaaaaaaaaaaaa', 'tokens.txt'), {
     code: 'INVALID_ARGUMENT',
-    message: /^tokens\.txt entry 1 must be "ROLE TOKEN" with ROLE one of admin, invoke, host/,
+    message: /^tokens\.txt entry 1 must be "ROLE TOKEN" with ROLE one of admin, invoke, host, metrics/,
   })
   t.throws(() => parseTokens('admin short', 'OSIRIS_TOKENS'), { message: /at least 16 characters/ })
 })

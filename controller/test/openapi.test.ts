@@ -66,6 +66,20 @@ t.test('the served routes answer as documented', async (t) => {
   t.same(await wrongMethod.json(), {
     error: { code: 'INVALID_ARGUMENT', message: 'GET is not allowed on /v1/call/nope; use POST' },
   })
+  // A malformed percent-escape in a path parameter is the caller's error on every route that takes one.
+  for (const [method, path] of [
+    ['POST', '/v1/call/50%'],
+    ['POST', '/v1/call/%zz'],
+    ['GET', '/v1/functions/50%'],
+    ['GET', '/v1/functions/%E2%82'],
+  ] as const) {
+    const res = await fetch(`${base}${path}`, { method, ...(method === 'POST' ? { body: '[]' } : {}) })
+    t.equal(res.status, 400, `${method} ${path}`)
+    const segment = path.split('/').at(-1)
+    t.same(await res.json(), {
+      error: { code: 'INVALID_ARGUMENT', message: `path segment "${segment}" is not valid percent-encoding` },
+    })
+  }
   const badTimeout = await fetch(`${base}/v1/call/nope`, { method: 'POST', headers: { 'x-osiris-timeout-ms': 'soon' } })
   t.equal(badTimeout.status, 400)
   t.match(await badTimeout.json(), { error: { message: 'x-osiris-timeout-ms must be a positive integer, got "soon"' } })

@@ -1,8 +1,14 @@
 // HostService handlers: the controller's calls into this host. Domain errors
 // become gRPC statuses (in handleUnary) and nowhere else on the host side.
-// With mTLS, only a peer holding the controller's certificate gets in.
+// Only the controller this host registered with gets in, in every mode: it
+// presents the host's call key (host-key.ts) on every call; with mTLS it must
+// also hold the controller's certificate. Limits, egress allowances and code
+// are therefore only ever taken from an authenticated controller.
+
+import type { Metadata } from '@grpc/grpc-js'
 import {
   type BreachKind,
+  CALL_KEY_METADATA,
   defaultLimits,
   type HostServiceHandlers,
   handleUnary,
@@ -11,19 +17,35 @@ import {
   peerIdentity,
   refusePeer,
   resolveLimits,
+  secretChecker,
 } from '@osiris/proto'
 import type { Executor, InvokeResult } from './executor.ts'
 import type { InvokeRecord } from './metrics.ts'
 
+/**
+ * The HostService handlers. `callKey` is the secret this host registered with;
+ * a call without it is UNAUTHENTICATED, and with `mtls` a peer without the
+ * controller's certificate is PERMISSION_DENIED, before anything is read.
+ */
 export function hostServiceHandlers(
   executors: readonly Executor[],
   record: ((call: InvokeRecord) => void) | undefined,
   mtls: boolean,
+  callKey: string,
 ): HostServiceHandlers {
-  const fromController = (call: PeerCall): void => {
-    if (!mtls) return
-    const refusal = refusePeer(peerIdentity(call), 'controller', 'call a host')
-    if (refusal !== undefined) throw new OsirisError('PERMISSION_DENIED', refusal)
+  const isCallKey = secretChecker(callKey)
+  const fromController = (call: PeerCall & { metadata: Metadata }): void => {
+    if (mtls) {
+      const refusal = refusePeer(peerIdentity(call), 'controller', 'call a host')
+      if (refusal !== undefined) throw new OsirisError('PERMISSION_DENIED', refusal)
+    }
+    const presented = call.metadata.get(CALL_KEY_METADATA)[0]
+    if (!isCallKey(typeof presented === 'string' ? presented : undefined)) {
+      throw new OsirisError(
+        'UNAUTHENTICATED',
+        `this host answers only the controller it registered with: ${presented === undefined ? 'no' : 'a wrong'} ${CALL_KEY_METADATA}`,
+      )
+    }
   }
   const forRuntime = (runtime: string): Executor => {
     const executor = executors.find((e) => e.runtimes.includes(runtime))

@@ -8,7 +8,9 @@ import {
   HealthService,
   HostService,
   type HostStatus,
+  isLoopback,
   loadTls,
+  newCallKey,
   OsirisError,
   ownIdentity,
   parseAddress,
@@ -68,6 +70,26 @@ function certifiedHostId(tls: TlsMaterial, cert: string, asked: string | undefin
   return name
 }
 
+/**
+ * Why this host must not listen where it was asked to, if it must not. With
+ * neither a token nor a certificate, the controller it registers with has auth
+ * off and listens on loopback only; so does the host (as the controller does).
+ * Metrics name every function run here: off loopback they need a token.
+ */
+function exposure(options: ResolvedHostOptions, listenHost: string, tls: boolean): string | undefined {
+  if (!tls && !options.token && !isLoopback(listenHost)) {
+    return `refusing to listen on ${listenHost} with no credentials: give this host a token (--token or OSIRIS_TOKEN) or a TLS certificate (--tls), or bind a loopback address`
+  }
+  const metricsHost = options.metricsListen && parseAddress(options.metricsListen).host
+  if (metricsHost && !isLoopback(metricsHost) && !options.metricsToken) {
+    return `refusing to serve metrics on ${metricsHost} without a metrics token (--metrics-token or OSIRIS_METRICS_TOKEN): they name every function run here; or bind a loopback address`
+  }
+  if (options.metricsToken !== undefined && options.metricsToken.length < 16) {
+    return 'the metrics token must be at least 16 characters'
+  }
+  return undefined
+}
+
 export class Host {
   readonly id: string
   readonly address: string
@@ -85,6 +107,12 @@ export class Host {
   #metricsServer: HttpServer | undefined
   /** Resolves with the controller's reason the first time it refuses this host's credentials. */
   refused: Promise<string> = new Promise(() => {})
+  /**
+   * The secret HostService callers must present as `osiris-call-key` (proto's
+   * host-key.ts): sent to the controller at registration and nowhere else.
+   * For in-process tools (bench) that call this host's HostService directly.
+   */
+  readonly callKey: string
 
   private constructor(
     options: ResolvedHostOptions,
@@ -95,7 +123,9 @@ export class Host {
     extra: readonly Executor[],
     registry: RegistryClient,
     drain: { draining: boolean; acked: () => void },
+    callKey: string,
   ) {
+    this.callKey = callKey
     this.id = options.hostId
     this.options = options
     this.address = address
@@ -143,11 +173,17 @@ export class Host {
     health.addTo(server)
     // Metrics only when served: their collectors (an event-loop delay sampler among them) cost otherwise.
     const metrics = options.metricsListen ? new HostMetrics(() => executors) : undefined
+    const callKey = newCallKey()
     server.addService(
       HostService.service,
-      hostServiceHandlers(executors, metrics && ((call) => metrics.record(call)), tls !== undefined),
+      hostServiceHandlers(executors, metrics && ((call) => metrics.record(call)), tls !== undefined, callKey),
     )
     const listen = parseAddress(options.listen ?? options.advertise ?? '127.0.0.1:0')
+    const exposed = exposure(options, listen.host, tls !== undefined)
+    if (exposed !== undefined) {
+      await Promise.all(executors.map((e) => e.close(0)))
+      throw new OsirisError('INVALID_ARGUMENT', exposed)
+    }
     let port: number
     try {
       port = await bindServer(server, listen.host, listen.port, serverCredentials(tls, 'require'))
@@ -181,6 +217,7 @@ export class Host {
         runtimes: executors.flatMap((e) => [...e.runtimes]),
         capacity: options.maxInstances,
         pid: process.pid,
+        callKey,
       },
       status,
       onEvict: (module, beforeVersion) => {
@@ -197,9 +234,9 @@ export class Host {
       heartbeatMs: options.heartbeatMs,
       coalesceMs: 20,
     })
-    const host = new Host(options, address, server, health, isolates, extra, registry, drain)
+    const host = new Host(options, address, server, health, isolates, extra, registry, drain, callKey)
     if (metrics && options.metricsListen) {
-      const served = await metrics.serve(options.metricsListen)
+      const served = await metrics.serve(options.metricsListen, options.metricsToken)
       host.#metricsServer = served.server
       host.metricsAddress = served.address
     }

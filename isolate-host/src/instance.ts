@@ -2,7 +2,15 @@
 // module. One deployment per isolate, never two tenants' code in one isolate.
 // A call that breaches a limit disposes the whole instance; it is never reused.
 import { inspect } from 'node:util'
-import { type BreachKind, type CallLimits, FunctionError, LIMIT_BOUNDS, OsirisError } from '@osiris/proto'
+import {
+  type BreachKind,
+  type CallLimits,
+  FunctionError,
+  LIMIT_BOUNDS,
+  LOG_MARKER_SLACK,
+  LogBudget,
+  OsirisError,
+} from '@osiris/proto'
 import type ivm from 'isolated-vm'
 import { type Breach, CallGuard } from './call-guard.ts'
 import { CallTimers } from './call-timers.ts'
@@ -15,14 +23,13 @@ export interface Deployment {
   module: string
   version: number
   code: string
+  /** sha256 of `code`, hex: an instance serves only calls naming this version, module and hash. */
+  codeHash: string
   /** What guest stacks name the module: `math.ts` for TypeScript. Default `${module}.js`. */
   filename?: string
 }
 
 type Invoke = (name: string, args: string[], seq: number, limits: number[]) => Promise<string>
-
-/** Room for the runtime's truncation marker on top of a call's log budget. */
-const MARKER_BYTES = 256
 
 export class FunctionInstance {
   readonly deployment: Deployment
@@ -31,7 +38,8 @@ export class FunctionInstance {
   readonly #sink: LogSink
   #seq = 0
   #disposedByHost = false
-  #logLeft = LIMIT_BOUNDS.maxLogBytes.default + MARKER_BYTES
+  /** The current call's console budget (top-level code gets the default one). */
+  #logBudget = new LogBudget(LIMIT_BOUNDS.maxLogBytes.default, LOG_MARKER_SLACK)
   busy = false
   /** Evicted while busy: disposed when its call ends. */
   retired = false
@@ -75,15 +83,12 @@ export class FunctionInstance {
     return this.#generic.memoryLimitMb
   }
 
-  /** Host-side backstop of the runtime's own per-call log bound. */
+  /**
+   * Host-side backstop of the runtime's own per-call log bound (the runtime
+   * can be blinded by tenant code): past it, one marker line of the host's, then nothing.
+   */
   #log(level: LogLevel, line: string): void {
-    const size = Buffer.byteLength(line) + 1
-    if (size > this.#logLeft) {
-      this.#logLeft = 0
-      return
-    }
-    this.#logLeft -= size
-    this.#sink(level, line)
+    for (const kept of this.#logBudget.take(level, line)) this.#sink(kept.level, kept.line)
   }
 
   /**
@@ -117,7 +122,7 @@ export class FunctionInstance {
       this.#deliver(guard, seq, id, answer),
     )
     this.#generic.fetcher = fetcher
-    this.#logLeft = limits.maxLogBytes + MARKER_BYTES
+    this.#logBudget = new LogBudget(limits.maxLogBytes, LOG_MARKER_SLACK)
     let raw: unknown
     try {
       // Asked again (same seq: the runtime answers the same call's outcome) after a stray rejection.

@@ -94,7 +94,7 @@ export class IsolateExecutor implements Executor {
       // The caller's deadline (0: none) applies when sooner than the function's own limit.
       const callerDeadline = params.timeoutMs > 0 && params.timeoutMs < resolved.timeoutMs
       const limits = callerDeadline ? { ...resolved, timeoutMs: params.timeoutMs } : resolved
-      instance = this.#idleInstance(params.version, limits.memoryMb)
+      instance = this.#idleInstance(params, limits.memoryMb)
       const coldStart = instance === undefined
       let codeFetchUs = 0
       let startUs = 0
@@ -128,8 +128,22 @@ export class IsolateExecutor implements Executor {
     }
   }
 
-  #idleInstance(version: number, memoryMb: number): FunctionInstance | undefined {
-    return this.#instances.get(version)?.find((i) => !i.busy && !i.disposed && i.memoryMb === memoryMb)
+  /**
+   * A free instance of exactly this deployment: same version, module and code
+   * hash. A call naming a version with other code never lands on (or leaves
+   * behind) an instance another caller of that version would reach.
+   */
+  #idleInstance(params: InvokeParams, memoryMb: number): FunctionInstance | undefined {
+    return this.#instances
+      .get(params.version)
+      ?.find(
+        (i) =>
+          !i.busy &&
+          !i.disposed &&
+          i.memoryMb === memoryMb &&
+          i.deployment.codeHash === params.codeHash &&
+          i.deployment.module === params.module,
+      )
   }
 
   async #specialize(params: InvokeParams, code: string, memoryMb: number): Promise<FunctionInstance> {
@@ -148,6 +162,7 @@ export class IsolateExecutor implements Executor {
         module: params.module,
         version: params.version,
         code,
+        codeHash: params.codeHash,
         filename: `${params.module}.${extension}`,
       }
       const instance: FunctionInstance = new FunctionInstance(

@@ -4,7 +4,7 @@
 // and instance gauges read from the executors at scrape time.
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { type BreachKind, parseAddress } from '@osiris/proto'
+import { type BreachKind, parseAddress, secretMatches } from '@osiris/proto'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Executor } from './executor.ts'
 
@@ -72,12 +72,22 @@ export class HostMetrics {
     if (call.breach) this.#breaches.inc({ kind: call.breach })
   }
 
-  /** Serves GET /metrics on `address` (host:port; port 0 picks one); resolves the bound address. */
-  async serve(address: string): Promise<{ server: Server; address: string }> {
+  /**
+   * Serves GET /metrics on `address` (host:port; port 0 picks one); resolves the bound address.
+   * With `token`, a request without `authorization: Bearer TOKEN` is 401 (compared in constant time).
+   */
+  async serve(address: string, token?: string): Promise<{ server: Server; address: string }> {
     const at = parseAddress(address)
     const server = createServer((req, res) => {
       if (req.method !== 'GET' || req.url !== '/metrics') {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics is served here\n')
+        return
+      }
+      const presented = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1]
+      if (token !== undefined && !secretMatches(token, presented)) {
+        res
+          .writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' })
+          .end('this host\'s metrics need "authorization: Bearer TOKEN" (its --metrics-token)\n')
         return
       }
       this.registry.metrics().then(

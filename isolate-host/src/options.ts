@@ -33,6 +33,11 @@ export interface HostOptions {
   token?: string
   /** Where to serve GET /metrics (Prometheus), host:port. Default: not served. */
   metricsListen?: string
+  /**
+   * Bearer token GET /metrics asks for (at least 16 characters). Required to serve metrics on
+   * anything but loopback: they name every function run here. Default: none (loopback only).
+   */
+  metricsToken?: string
   /** Default 1000. */
   heartbeatMs?: number
   /** How long close() waits for in-flight calls, ms. Default 10000. */
@@ -40,9 +45,10 @@ export interface HostOptions {
 }
 
 export type ResolvedHostOptions = Readonly<
-  Required<Omit<HostOptions, 'advertise' | 'listen' | 'token' | 'metricsListen' | 'tls'>> & {
+  Required<Omit<HostOptions, 'advertise' | 'listen' | 'token' | 'metricsListen' | 'metricsToken' | 'tls'>> & {
     tls: TlsFiles | undefined
     metricsListen: string | undefined
+    metricsToken: string | undefined
     advertise: string | undefined
     listen: string | undefined
     token: string | undefined
@@ -61,6 +67,7 @@ export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
     listen: options.listen,
     token: options.token,
     metricsListen: options.metricsListen,
+    metricsToken: options.metricsToken,
     advertise: options.advertise,
     tls: options.tls,
     hostId: options.hostId ?? `host-${randomUUID().slice(0, 8)}`,

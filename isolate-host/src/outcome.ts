@@ -2,7 +2,7 @@
 // runtime/bootstrap.js) into a result or the error to throw. Everything that
 // comes out of an isolate is tenant-controlled in the worst case, so the
 // shape and the size are checked here again, whatever the runtime promised.
-import { checkResult, FunctionError, OsirisError } from '@osiris/proto'
+import { boundGuestError, checkResult, cutText, FunctionError, OsirisError } from '@osiris/proto'
 
 export interface OutcomeContext {
   module: string
@@ -36,11 +36,12 @@ function thrown(ctx: OutcomeContext, body: string): FunctionError {
   const start = match?.[0].length ?? 0
   let guest = { name: 'Error', message: 'the thrown value could not be read', stack: '' }
   if (match && start + nameLength + messageLength <= body.length) {
-    guest = {
+    // Cut in bytes here, whatever the runtime cut in characters (8 KiB of 3-byte characters is 24 KiB).
+    guest = boundGuestError({
       name: body.slice(start, start + nameLength),
       message: body.slice(start + nameLength, start + nameLength + messageLength),
-      stack: guestStack(body.slice(start + nameLength + messageLength)),
-    }
+      stack: guestStack(body.slice(start + nameLength + messageLength, start + nameLength + messageLength + 65536)),
+    })
   }
   return new FunctionError(`function "${ctx.functionName}" threw ${guest.name}: ${guest.message}`, guest)
 }
@@ -73,7 +74,7 @@ export function readOutcome(ctx: OutcomeContext, raw: unknown): string {
     case 'N':
       throw new OsirisError(
         'RESULT_NOT_JSON',
-        `function "${ctx.functionName}" returned a value that cannot be encoded as JSON: ${body.slice(0, 8192)}`,
+        `function "${ctx.functionName}" returned a value that cannot be encoded as JSON: ${cutText(body, 512)}`,
       )
     case 'M':
       throw new OsirisError('NOT_FOUND', `module "${ctx.module}" v${ctx.version} has no function "${ctx.functionName}"`)

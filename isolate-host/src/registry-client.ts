@@ -12,6 +12,7 @@ import {
   type RegisterHost,
   type TlsDial,
   unary,
+  utf8Prefix,
 } from '@osiris/proto'
 import type { LogEntry } from './executor.ts'
 
@@ -42,6 +43,20 @@ export interface RegistryClientOptions {
 const LOG_FLUSH_MS = 50
 /** Lines held while the controller is unreachable; older ones are dropped first. */
 const LOG_BUFFER_LINES = 1000
+/**
+ * Bytes of log lines held (while unreachable, or between flushes), older ones
+ * dropped first; and most bytes in one batch. A batch stays far under the
+ * controller's 16 MiB message limit, past which it would end this host's stream.
+ */
+export const LOG_BUFFER_BYTES = 8 * 1024 * 1024
+export const LOG_BATCH_BYTES = 1024 * 1024
+/** Most bytes of one forwarded line's text (a call's budget is at most 1 MiB; this is a backstop). */
+const LOG_LINE_BYTES = LOG_BATCH_BYTES - 64 * 1024
+
+/** Wire size of a log line, near enough: its text plus its fields. */
+function lineBytes(line: LogLine): number {
+  return Buffer.byteLength(line.line) + line.functionName.length + line.module.length + line.callId.length + 64
+}
 
 const BACKOFF_MIN_MS = 100
 const BACKOFF_MAX_MS = 2000
@@ -58,6 +73,9 @@ export class RegistryClient {
   /** The last unreachable reason reported, so a retry loop says it once. */
   #unreachable: string | undefined
   #logs: LogLine[] = []
+  #logBytes = 0
+  /** Lines dropped from the buffer per function since the last flush, said in one marker line each. */
+  #logsDropped = new Map<string, { count: number; line: LogLine }>()
   #logTimer: NodeJS.Timeout | undefined
   #waiters: Array<() => void> = []
   #closed = false
@@ -91,19 +109,61 @@ export class RegistryClient {
 
   /** Forwards a function's console line to the controller (batched, bounded). */
   log(entry: LogEntry): void {
-    this.#logs.push({ ...entry, hostId: this.#options.register.hostId })
-    if (this.#logs.length > LOG_BUFFER_LINES) this.#logs.splice(0, this.#logs.length - LOG_BUFFER_LINES)
+    const text =
+      Buffer.byteLength(entry.line) > LOG_LINE_BYTES
+        ? `${utf8Prefix(entry.line, LOG_LINE_BYTES)} … (truncated)`
+        : entry.line
+    const line = { ...entry, line: text, hostId: this.#options.register.hostId }
+    this.#logs.push(line)
+    this.#logBytes += lineBytes(line)
+    while (this.#logs.length > LOG_BUFFER_LINES || this.#logBytes > LOG_BUFFER_BYTES) {
+      const dropped = this.#logs.shift()
+      if (!dropped) break
+      this.#logBytes -= lineBytes(dropped)
+      const seen = this.#logsDropped.get(dropped.functionName)
+      if (seen) seen.count++
+      else this.#logsDropped.set(dropped.functionName, { count: 1, line: dropped })
+    }
     this.#logTimer ??= setTimeout(() => this.#flushLogs(), LOG_FLUSH_MS)
   }
 
+  /** Sends what is buffered in batches of at most LOG_BATCH_BYTES, after a marker line for any dropped. */
   #flushLogs(): void {
     this.#logTimer = undefined
     if (!this.#registered) {
       if (this.#logs.length > 0) this.#logTimer = setTimeout(() => this.#flushLogs(), LOG_FLUSH_MS * 10)
       return
     }
-    const lines = this.#logs.splice(0)
-    if (lines.length > 0) this.#write({ logs: { lines } })
+    const markers = [...this.#logsDropped.values()].map(({ count, line }) => ({
+      ...line,
+      level: 'warn',
+      callId: '',
+      line: `[osiris] ${count} log lines of "${line.functionName}" dropped on host ${line.hostId}: more were waiting to be sent than it holds`,
+    }))
+    this.#logsDropped.clear()
+    this.#logs.unshift(...markers)
+    this.#logBytes += markers.reduce((n, line) => n + lineBytes(line), 0)
+    // One batch per flush while the stream keeps up; when its buffer is full, the
+    // rest waits here (bounded above) until it drains, rather than pile up in the stream.
+    while (this.#logs.length > 0 && this.#stream) {
+      let bytes = 0
+      let count = 0
+      for (const line of this.#logs) {
+        const size = lineBytes(line)
+        if (count > 0 && bytes + size > LOG_BATCH_BYTES) break
+        bytes += size
+        count++
+      }
+      const batch = this.#logs.splice(0, count)
+      this.#logBytes -= bytes
+      if (!this.#stream.write({ logs: { lines: batch } })) {
+        const stream = this.#stream
+        stream.once('drain', () => {
+          if (stream === this.#stream) this.#logTimer ??= setTimeout(() => this.#flushLogs(), 0)
+        })
+        return
+      }
+    }
   }
 
   /** Sends the current status now (a state change the controller must see at once). */
@@ -159,6 +219,7 @@ export class RegistryClient {
       const every = message.registered.heartbeatIntervalMs || this.#options.heartbeatMs
       this.#heartbeat = setInterval(() => this.#write({ heartbeat: { sentAtMs: Date.now() } }), every)
       for (const resolve of this.#waiters.splice(0)) resolve()
+      if (this.#logs.length > 0) this.#logTimer ??= setTimeout(() => this.#flushLogs(), LOG_FLUSH_MS)
     } else if (message.message === 'evict') {
       this.#options.onEvict(message.evict.module, message.evict.beforeVersion)
     } else if (message.message === 'drainAck') {

@@ -3,7 +3,7 @@
 // and their parameters are read from the source, and the module is compiled,
 // linked and evaluated once in a throwaway isolate to prove it loads.
 
-import { OsirisError, type ValidateResponse } from '@osiris/proto'
+import { cutText, OsirisError, type ValidateResponse } from '@osiris/proto'
 import amaro from 'amaro'
 import ivm from 'isolated-vm'
 import { GenericIsolate } from './generic-isolate.ts'
@@ -85,7 +85,7 @@ async function loadOnce(code: string, filename: string, names: string[], options
       await module.evaluate({ timeout: options.timeoutMs })
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
-      throw new OsirisError('INVALID_ARGUMENT', `${filename} failed while loading: ${message}`)
+      throw new OsirisError('INVALID_ARGUMENT', `${filename} failed while loading: ${cutText(message, 2048)}`)
     }
     // Asked with no built-in the module's top level could have replaced (it ran
     // just before): indexes, typeof and string concatenation; one string back.
@@ -112,5 +112,5 @@ function v8CompileError(filename: string, error: unknown): OsirisError {
   const stack = error instanceof Error ? (error.stack ?? '') : ''
   const at = new RegExp(`${filename.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:(\\d+)(?::(\\d+))?`).exec(stack)
   const where = at ? ` (line ${at[1]}, column ${at[2] ?? 1})` : ''
-  return new OsirisError('COMPILE_ERROR', `${filename} does not compile: ${message}${where}`)
+  return new OsirisError('COMPILE_ERROR', `${filename} does not compile: ${cutText(message, 2048)}${where}`)
 }

@@ -73,13 +73,65 @@ export class OsirisError extends Error {
   }
 }
 
-/** The called function threw; `guest` holds its own name, message and stack. */
+/**
+ * Bounds, in UTF-8 bytes of their JSON encoding, of what a guest error may
+ * carry once it has left the sandbox (whatever the sandbox cut). They keep a
+ * failed call's trailers (`grpc-message` plus `osiris-guest-bin`) near 8 KiB
+ * at worst, under HTTP/2 header-list limits (grpc-js's own and the 8 KiB
+ * C-core clients take by default), so one error never resets a connection
+ * other calls share.
+ */
+export const GUEST_LIMITS = { name: 256, message: 2048, stack: 4096 } as const
+
+/** Most UTF-8 bytes of a status message (`grpc-message`, percent-encoded on the wire: up to 3× this). */
+export const MAX_DETAILS_BYTES = 1024
+
+const TRUNCATED = ' … (truncated)'
+
+/**
+ * `text` cut so its JSON encoding (quotes excluded) takes at most `maxBytes`
+ * UTF-8 bytes, on a character boundary, ending in " … (truncated)" when cut.
+ * Counts escapes (a control character is 6 bytes in JSON), so the bound holds
+ * on the wire. Linear in `maxBytes`, whatever the length of `text`.
+ */
+export function cutText(text: string, maxBytes: number): string {
+  const encoded = (s: string): number => Buffer.byteLength(JSON.stringify(s)) - 2
+  // Every character costs at least one byte: nothing past maxBytes characters can fit.
+  if (text.length <= maxBytes && encoded(text) <= maxBytes) return text
+  const room = Math.max(0, maxBytes - Buffer.byteLength(TRUNCATED))
+  let low = 0
+  let high = Math.min(text.length, room)
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2)
+    if (encoded(text.slice(0, mid)) <= room) low = mid
+    else high = mid - 1
+  }
+  let cut = text.slice(0, low)
+  // Never end on half a surrogate pair.
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1)
+  return cut + TRUNCATED
+}
+
+/** A guest error with each field cut to GUEST_LIMITS (and anything not a string made one). */
+export function boundGuestError(guest: GuestError): GuestError {
+  const field = (value: unknown): string => (typeof value === 'string' ? value : String(value ?? ''))
+  return {
+    name: cutText(field(guest.name), GUEST_LIMITS.name),
+    message: cutText(field(guest.message), GUEST_LIMITS.message),
+    stack: cutText(field(guest.stack), GUEST_LIMITS.stack),
+  }
+}
+
+/**
+ * The called function threw; `guest` holds its own name, message and stack,
+ * each cut to GUEST_LIMITS here, so no FunctionError carries more, whoever made it.
+ */
 export class FunctionError extends OsirisError {
   readonly guest: GuestError
 
   constructor(message: string, guest: GuestError) {
     super('FUNCTION_ERROR', message)
-    this.guest = guest
+    this.guest = boundGuestError(guest)
   }
 
   override get name(): string {
@@ -111,7 +163,8 @@ export function toServiceError(error: unknown): Partial<grpc.StatusObject> {
   if (err.retryAfterMs !== undefined) metadata.set(RETRY_KEY, String(err.retryAfterMs))
   if (err.started !== undefined) metadata.set(STARTED_KEY, err.started)
   if (err.breach !== undefined) metadata.set(BREACH_KEY, err.breach)
-  return { code: ERROR_CODES[err.code].grpc, details: err.message, metadata }
+  // Messages may quote tenant text (a function name, what it threw): bounded, so the trailers are.
+  return { code: ERROR_CODES[err.code].grpc, details: cutText(err.message, MAX_DETAILS_BYTES), metadata }
 }
 
 const FROM_STATUS: Partial<Record<grpc.status, ErrorCode>> = {

@@ -131,6 +131,8 @@ export interface RegisterHost {
   runtimes: string[]
   capacity: number
   pid: number
+  /** Secret the controller presents on every HostService call (host-key.ts); never shown by any API. */
+  callKey: string
 }
 
 export interface InstanceStatus {

@@ -257,3 +257,25 @@ t.test('parseAddress splits host:port and rejects anything else', async (t) => {
     t.throws(() => parseAddress(bad), { message: `address must be host:port, got "${bad}"` }, `rejects "${bad}"`)
   }
 })
+
+t.test('cutText bounds the JSON-encoded UTF-8 bytes, on a character boundary, and marks the cut', async (t) => {
+  const { cutText, boundGuestError, GUEST_LIMITS } = await import('../src/errors.ts')
+  const encoded = (s: string) => Buffer.byteLength(JSON.stringify(s)) - 2
+  t.equal(cutText('short', 64), 'short', 'what fits is untouched')
+  for (const [what, text] of [
+    ['ASCII', 'x'.repeat(5000)],
+    ['3-byte characters', '€'.repeat(5000)],
+    ['surrogate pairs', '😀'.repeat(5000)],
+    ['control characters (6 bytes each in JSON)', '\u0001'.repeat(5000)],
+    ['2,000,000 characters', 'y'.repeat(2_000_000)],
+  ] as const) {
+    const cut = cutText(text, 1000)
+    t.ok(encoded(cut) <= 1000, `${what}: ${encoded(cut)} bytes`)
+    t.ok(cut.endsWith(' … (truncated)'), `${what}: marked`)
+    t.notOk(/[\uD800-\uDBFF] …/.test(cut), `${what}: no half surrogate pair`)
+  }
+  const guest = boundGuestError({ name: 'N'.repeat(1000), message: '€'.repeat(9000), stack: 's'.repeat(20000) })
+  t.ok(Buffer.byteLength(guest.name) <= GUEST_LIMITS.name)
+  t.ok(Buffer.byteLength(guest.message) <= GUEST_LIMITS.message)
+  t.ok(Buffer.byteLength(guest.stack) <= GUEST_LIMITS.stack)
+})

@@ -17,6 +17,8 @@ export interface Sources {
   broken: string
   brokenLine: number
   extension: string
+  /** The same functions, but add(a, b) returns the string "poisoned": another tenant's code. */
+  poison: string
 }
 
 export interface Subject {
@@ -170,6 +172,31 @@ export function conformance(t: Test, subject: Subject): void {
     const [instances] = executor.status().instances
     t.equal((instances?.busy ?? 0) + (instances?.idle ?? 0), 2, 'two warm instances of the version')
   })
+
+  t.test(
+    `${subject.name}: a call naming a version with other code never reaches that version's instances`,
+    async (t) => {
+      // Versions are sequential; a caller who names the victim's version with its own code
+      // must get an instance of its own code, and leave nothing the victim's next call could reach.
+      const { call, executor } = await deployed(t, subject)
+      const poison = await executor.validate(
+        subject.runtime,
+        subject.sources.poison,
+        `evil${subject.sources.extension}`,
+      )
+      const poisonHash = await hashOf(poison.code)
+      const attack = await call('add', ['3', '5'], { codeHash: poisonHash })
+      t.equal(attack.result, '"poisoned"', 'the attacker runs its own code')
+      const victim = await call('add', ['3', '5'])
+      t.equal(victim.result, '8', "the victim's call runs the victim's code")
+      t.equal(victim.coldStart, true, "the attacker's idle instance was not reused")
+      const again = await call('add', ['3', '5'], { codeHash: poisonHash })
+      t.equal(again.result, '"poisoned"', "the attacker's call does not reach the victim's warm instance")
+      t.equal((await call('add', ['3', '5'])).coldStart, false, "the victim's instance stays warm for the victim")
+      const other = await call('add', ['3', '5'], { module: 'other' })
+      t.equal(other.coldStart, true, 'another module naming the same version and code gets its own instance')
+    },
+  )
 
   t.test(`${subject.name}: evict drops the warm instances of older versions`, async (t) => {
     const { call, executor } = await deployed(t, subject)

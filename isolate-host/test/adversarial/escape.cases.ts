@@ -135,9 +135,20 @@ export function attack() {
     expect: { code: 'FUNCTION_ERROR', message: 'function "attack" threw Error: the thrown value could not be read' },
   },
   {
-    name: 'a thrown error whose message is 1 MB: cut to 8 KiB',
+    name: 'a thrown error whose message is 1 MB: cut to 8 KiB in the isolate, then to 2 KiB of bytes by the host',
     source: `export function attack() { throw new RangeError('m'.repeat(1 << 20)) }`,
-    expect: { code: 'FUNCTION_ERROR', message: `function "attack" threw RangeError: ${'m'.repeat(8192)}…` },
+    expect: {
+      code: 'FUNCTION_ERROR',
+      message: `function "attack" threw RangeError: ${'m'.repeat(2032)} … (truncated)`,
+    },
+  },
+  {
+    name: 'a thrown error at the runtime cut in 3-byte characters (24 KiB message): cut to 2 KiB of bytes by the host',
+    source: `export function attack() { const e = new Error('€'.repeat(8192)); e.name = '€'.repeat(200); throw e }`,
+    expect: {
+      code: 'FUNCTION_ERROR',
+      message: `function "attack" threw ${'€'.repeat(80)} … (truncated): ${'€'.repeat(677)} … (truncated)`,
+    },
   },
   {
     name: 'sabotaging the built-ins the runtime uses (JSON, String, Array, Map, Promise, Object) before returning',

@@ -13,7 +13,7 @@ runCorpus(t, VERDICT_CASES)
 async function load(code: string, timeoutMs = 1000): Promise<OsirisError> {
   const generic = await GenericIsolate.create(64)
   try {
-    new FunctionInstance(generic, { module: 'attacker', version: 7, code }, () => {}, timeoutMs)
+    new FunctionInstance(generic, { module: 'attacker', version: 7, code, codeHash: 'none' }, () => {}, timeoutMs)
   } catch (error) {
     if (error instanceof OsirisError) return error
     throw error

@@ -16,6 +16,11 @@
 # A call that uses more than cpuMs of CPU time ends this process: the
 # ITIMER_PROF timer armed for it delivers SIGPROF, whose default action
 # terminates (the container's init then exits 128 + 27).
+# After each request no process of the tenant's keeps running: every other
+# process in the container is killed; when a call left a thread behind (beyond
+# those the module's top level started) the answer says "recycle" and this
+# process exits once it is sent (the host removes the container). The host does not rely on this: a line arriving
+# with no request pending is a protocol violation that discards the container.
 import ast
 import asyncio
 import inspect
@@ -267,6 +272,26 @@ def flush_streams():
             pass
 
 
+def thread_count():
+    return len(os.listdir("/proc/self/task"))
+
+
+def stop_leftovers():
+    """Kills every process in the container but this one and init."""
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in (1, me):
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+            except OSError:
+                pass
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] != 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
 def main():
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.connect(SOCKET)
@@ -285,12 +310,25 @@ def main():
     # From here on, whatever the code prints (top level included) goes to the host as log lines.
     sys.stdout, sys.stderr = Stream(output, "info"), Stream(output, "error")
     shim = Shim(output)
+    # Threads a module's top level starts are its own; a call may leave none beyond them.
+    threads = thread_count()
     for line in reader:
         try:
-            answer = shim.handle(json.loads(line))
+            request = json.loads(line)
+            answer = shim.handle(request)
         except Exception as error:  # noqa: BLE001 - a shim bug must answer, not hang the host
-            answer = {"fault": "%s: %s" % (type(error).__name__, error)}
+            request, answer = {}, {"fault": "%s: %s" % (type(error).__name__, error)}
+        stop_leftovers()
+        recycle = False
+        if request.get("op") == "load":
+            threads = thread_count()
+        elif request.get("op") == "call" and thread_count() > threads:
+            recycle = True
+        if recycle:
+            answer["recycle"] = True
         send(answer)
+        if recycle:
+            os._exit(0)
 
 
 if __name__ == "__main__":
