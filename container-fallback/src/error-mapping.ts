@@ -173,4 +173,3 @@ export function readLogEntry(entry: unknown): { level: 'info' | 'warn' | 'error'
   const e = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>) : {}
   return { level: e.level === 'error' ? 'error' : e.level === 'warn' ? 'warn' : 'info', line: str(e.line) }
 }
-
