@@ -6,8 +6,15 @@ import { randomUUID } from 'node:crypto'
 import { chmod, mkdir, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Executor, ExecutorStatus, InvokeParams, InvokeResult } from '@osiris/isolate-host'
-import { type CallLimits, defaultLimits, OsirisError, resolveLimits, type ValidateResponse } from '@osiris/proto'
-import { DeadlineHit, LABEL_EXECUTOR, RuntimeContainer } from './container.ts'
+import {
+  type CallLimits,
+  defaultLimits,
+  notStarted,
+  OsirisError,
+  resolveLimits,
+  type ValidateResponse,
+} from '@osiris/proto'
+import { CallCancelled, DeadlineHit, LABEL_EXECUTOR, RuntimeContainer } from './container.ts'
 import { DockerClient } from './docker-client.ts'
 import { EngineEvents } from './engine-events.ts'
 import {
@@ -272,7 +279,7 @@ export class ContainerExecutor implements Executor {
     this.#instances.add(container)
     const filename = `${params.module}${spec.extension}`
     const answer = await container
-      .requestWithin(deadline - performance.now(), { op: 'load', module: params.module, filename, code })
+      .requestWithin(deadline - performance.now(), { op: 'load', module: params.module, filename, code }, params.signal)
       .catch(async (error: unknown) => {
         throw await this.#failure(container, ctx, deadline, error)
       })
@@ -284,12 +291,11 @@ export class ContainerExecutor implements Executor {
 
   #call(container: RuntimeContainer, ctx: CallContext, deadline: number, params: InvokeParams): Promise<ShimAnswer> {
     return container
-      .requestWithin(deadline - performance.now(), {
-        op: 'call',
-        fn: params.functionName,
-        args: params.args,
-        cpuMs: ctx.cpuMs,
-      })
+      .requestWithin(
+        deadline - performance.now(),
+        { op: 'call', fn: params.functionName, args: params.args, cpuMs: ctx.cpuMs },
+        params.signal,
+      )
       .catch(async (error: unknown) => {
         throw await this.#failure(container, ctx, deadline, error)
       })
@@ -298,6 +304,12 @@ export class ContainerExecutor implements Executor {
   /** A request that failed → the call's error; the container is removed either way. */
   async #failure(container: RuntimeContainer, ctx: CallContext, deadline: number, error: unknown): Promise<Error> {
     if (error instanceof DeadlineHit) return deadlineError(ctx)
+    if (error instanceof CallCancelled) {
+      return new OsirisError(
+        'CANCELLED',
+        `call of "${ctx.functionName}" was cancelled by its caller; its container was killed`,
+      )
+    }
     if (error instanceof ChannelClosed) {
       // The engine's "die" comes within ms of the socket closing. It is waited for until the call's
       // deadline (at least DIE_GRACE_MS); after that the caller hears "it is gone" rather than wait on a quiet engine.
@@ -354,7 +366,7 @@ export class ContainerExecutor implements Executor {
   }
 
   #open(): void {
-    if (this.#closing) throw new OsirisError('CLOSED', 'this host is shutting down; the call did not start')
+    if (this.#closing) throw notStarted('CLOSED', 'this host is shutting down; the call did not start')
   }
 
   /** Waits for in-flight calls (up to `graceMs`), then removes every container it started. Idempotent. */

@@ -108,7 +108,7 @@ export class Controller {
       }),
     })
     let metrics: ControllerMetrics | undefined
-    const dispatcher = new Dispatcher(functions, hosts, options, (call) => metrics?.record(call))
+    const dispatcher = new Dispatcher(functions, hosts, options, { observe: (call) => metrics?.record(call) })
     metrics = new ControllerMetrics(hosts, () => dispatcher.queue.size)
     const deployer = new Deployer(functions, hosts, options)
     const server = new grpc.Server(SERVER_OPTIONS)
@@ -162,18 +162,27 @@ export class Controller {
     }
   }
 
-  /** Stops accepting, lets in-flight calls finish within the grace, then closes the store. Idempotent. */
+  /**
+   * Stops accepting, lets in-flight calls finish within the grace, then ends
+   * every host's Connect stream (hosts redial at once, and so find this
+   * controller's successor), closes every connection and the store. Bounded
+   * by `graceMs` plus the store's close. Idempotent.
+   */
   close(graceMs = this.options.shutdownGraceMs): Promise<void> {
     this.#closing ??= (async () => {
       this.#health.setAll('NOT_SERVING')
       this.#health.close()
-      this.#dispatcher.queue.close(new OsirisError('UNAVAILABLE', 'the controller is shutting down'))
+      this.#dispatcher.close()
       const httpClosed = new Promise<void>((resolve) => this.#http.close(() => resolve()))
       this.#http.closeIdleConnections()
-      await shutdownServer(this.#server, graceMs)
+      // No new connections or streams; the hosts' Connect streams stay until the calls on them are answered.
+      const serverClosed = shutdownServer(this.#server, graceMs)
+      await this.#dispatcher.idle(graceMs)
+      this.hosts.close()
+      this.#server.forceShutdown()
+      void serverClosed
       this.#http.closeAllConnections()
       await httpClosed
-      this.hosts.close()
       await this.functions.store.close()
     })()
     return this.#closing

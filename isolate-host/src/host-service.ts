@@ -1,6 +1,9 @@
 // HostService handlers: the controller's calls into this host. Domain errors
 // become gRPC statuses (in handleUnary) and nowhere else on the host side.
 // With mTLS, only a peer holding the controller's certificate gets in.
+// An Invoke runs at most once per call id (recent ids are remembered), and
+// its work is stopped when the controller cancels it or its deadline passes.
+import type * as grpc from '@grpc/grpc-js'
 import {
   defaultLimits,
   type HostServiceHandlers,
@@ -11,8 +14,37 @@ import {
   refusePeer,
   resolveLimits,
 } from '@osiris/proto'
+import { LRUCache } from 'lru-cache'
 import type { Executor, InvokeResult } from './executor.ts'
 import type { InvokeRecord } from './metrics.ts'
+
+/**
+ * Call ids this host remembers, to refuse a second Invoke of one: far more
+ * than can be in flight or retried at once (a host runs at most a few
+ * thousand calls a second, and a call is only ever re-sent within seconds).
+ */
+const SEEN_CALL_IDS = 100_000
+
+/**
+ * An AbortSignal for one Invoke: aborted when the caller cancels the call,
+ * its connection drops, or its deadline passes. `done` detaches it (grpc-js
+ * emits `cancelled` when any call's stream closes, answered or not).
+ */
+function callSignal(call: grpc.ServerUnaryCall<unknown, unknown>): { signal: AbortSignal; done: () => void } {
+  const controller = new AbortController()
+  const abort = (): void => controller.abort()
+  call.once('cancelled', abort)
+  const deadline = call.getDeadline()
+  const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline
+  const timer = Number.isFinite(deadlineMs) ? setTimeout(abort, Math.max(0, deadlineMs - Date.now())) : undefined
+  return {
+    signal: controller.signal,
+    done: () => {
+      call.off('cancelled', abort)
+      clearTimeout(timer)
+    },
+  }
+}
 
 export function hostServiceHandlers(
   executors: readonly Executor[],
@@ -24,6 +56,7 @@ export function hostServiceHandlers(
     const refusal = refusePeer(peerIdentity(call), 'controller', 'call a host')
     if (refusal !== undefined) throw new OsirisError('PERMISSION_DENIED', refusal)
   }
+  const seen = new LRUCache<string, true>({ max: SEEN_CALL_IDS })
   const forRuntime = (runtime: string): Executor => {
     const executor = executors.find((e) => e.runtimes.includes(runtime))
     if (!executor) throw new OsirisError('UNAVAILABLE', `this host does not run runtime "${runtime}"`)
@@ -40,13 +73,25 @@ export function hostServiceHandlers(
     Invoke: handleUnary(async (call): Promise<InvokeResult> => {
       fromController(call)
       const { request } = call
+      if (request.callId) {
+        if (seen.has(request.callId)) {
+          const again = new OsirisError(
+            'UNAVAILABLE',
+            `call "${request.callId}" already reached this host; it is not run twice`,
+          )
+          again.started = 'maybe'
+          throw again
+        }
+        seen.set(request.callId, true)
+      }
+      const { signal, done } = callSignal(call)
       const started = performance.now()
       let outcome = 'OK'
       let message = ''
       let coldStart = false
       try {
         // Limits as sent (0 = the default) and the egress allowlist: the executors resolve both.
-        const result = await forRuntime(request.runtime).invoke(request)
+        const result = await forRuntime(request.runtime).invoke({ ...request, signal })
         coldStart = result.coldStart
         return result
       } catch (error) {
@@ -54,6 +99,7 @@ export function hostServiceHandlers(
         message = error instanceof Error ? error.message : String(error)
         throw error
       } finally {
+        done()
         record?.({
           functionName: request.functionName,
           outcome,

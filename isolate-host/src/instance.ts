@@ -86,9 +86,18 @@ export class FunctionInstance {
   /**
    * Runs `name(...args)` under `limits`. The wall-clock limit covers awaited
    * promises, timers and fetches too: a breach disposes the isolate, which
-   * stops the work. Fetches go out under `egress`.
+   * stops the work. Fetches go out under `egress`. When `signal` aborts (the
+   * caller has gone) the instance is disposed, which stops the work, and the
+   * call rejects with CANCELLED.
    */
-  async call(name: string, args: string[], limits: Readonly<CallLimits>, egress: EgressPolicy): Promise<string> {
+  async call(
+    name: string,
+    args: string[],
+    limits: Readonly<CallLimits>,
+    egress: EgressPolicy,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    if (signal?.aborted) throw new OsirisError('CANCELLED', `call of "${name}" was cancelled before it ran`)
     this.lastUsedMs = Date.now()
     const seq = ++this.#seq
     const { isolate } = this.#generic
@@ -104,6 +113,13 @@ export class FunctionInstance {
     this.#generic.fetcher = fetcher
     this.#logLeft = limits.maxLogBytes + MARKER_BYTES
     let raw: unknown
+    const cancelled = Promise.withResolvers<never>()
+    cancelled.promise.catch(() => {})
+    const onAbort = (): void => {
+      this.dispose()
+      cancelled.reject(new OsirisError('CANCELLED', `call of "${name}" was cancelled by its caller and stopped`))
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
     try {
       const work = this.#invoke.apply(undefined, [name, args, seq, isolateLimits(limits)], {
         arguments: { copy: true },
@@ -112,10 +128,17 @@ export class FunctionInstance {
       })
       // Settles late when the isolate's thread is stuck in a builtin that ignores termination.
       work.catch(() => {})
-      raw = await Promise.race([work, guard.stopped])
+      raw = await Promise.race([work, guard.stopped, cancelled.promise])
     } catch (error) {
+      if (signal?.aborted && guard.breach === undefined) {
+        this.dispose()
+        throw error instanceof OsirisError && error.code === 'CANCELLED'
+          ? error
+          : new OsirisError('CANCELLED', `call of "${name}" was cancelled by its caller and stopped`)
+      }
       throw this.#failure(name, error, guard.breach, limits)
     } finally {
+      signal?.removeEventListener('abort', onAbort)
       guard.end()
       timers.close()
       fetcher.close()
