@@ -1,0 +1,149 @@
+// Calls run at most once, and a caller's abort stops the work. Real processes
+// (a controller and three supervised hosts on loopback); every call reports to
+// a side-effect counter with its own id, so "no call ran twice" is counted,
+// not assumed.
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect, OsirisError } from '@osiris/sdk'
+import t from 'tap'
+import { alive, eventually, startPlatform } from './helpers/platform.ts'
+import { SideEffects } from './helpers/side-effects.ts'
+
+const MAX_FN_INSTANCES = 4
+const dir = mkdtempSync(join(tmpdir(), 'osiris-once-'))
+t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+const effects = await SideEffects.start(t)
+const platform = await startPlatform(t, join(dir, 'data'), [
+  ...['--hosts', '3', '--max-fn-instances', String(MAX_FN_INSTANCES), '--heartbeat-timeout', '1500'],
+])
+const osiris = connect(platform.grpc)
+t.teardown(() => osiris.close())
+await eventually(async () => (await osiris.hosts()).length === 3, 10_000, 'three hosts')
+await osiris.deploy(effects.source(), { module: 'effect', runtime: 'js', egressAllow: ['127.0.0.1'] })
+
+interface Outcome {
+  id: string
+  result: string
+  started: string | undefined
+  message: string
+}
+
+async function callOnce(id: string, ms: number, options: { timeoutMs?: number; signal?: AbortSignal } = {}) {
+  try {
+    await osiris.call('effect', [id, ms], { ...options, callId: id })
+    return { id, result: 'ok', started: undefined, message: '' }
+  } catch (error) {
+    const e = error instanceof OsirisError ? error : new OsirisError('INTERNAL', String(error))
+    return { id, result: e.code, started: e.started, message: e.message }
+  }
+}
+
+t.test('kill -9 of a host under load, three times: no call runs twice, every call is answered', async (t) => {
+  const outcomes: Outcome[] = []
+  let running = true
+  let sent = 0
+  const workers = Array.from({ length: 32 }, async () => {
+    while (running) {
+      sent++
+      outcomes.push(await callOnce(randomUUID(), 20, { timeoutMs: 15_000 }))
+    }
+  })
+  for (let kill = 0; kill < 3; kill++) {
+    const before = outcomes.length
+    await eventually(async () => outcomes.length >= before + 100, 20_000, 'load running')
+    const hosts = await osiris.hosts()
+    const victim = hosts[kill % hosts.length]
+    const pid = Number(victim?.pid)
+    process.kill(pid, 'SIGKILL')
+    await eventually(async () => !alive(pid), 5000, 'victim gone')
+    // The supervisor restarts it; wait for all three before the next kill.
+    await eventually(
+      async () => (await osiris.hosts()).filter((h) => h.pid !== victim?.pid).length === 3,
+      15_000,
+      'host restarted',
+    )
+  }
+  const before = outcomes.length
+  await eventually(async () => outcomes.length >= before + 100, 20_000, 'load after the last kill')
+  running = false
+  await Promise.all(workers)
+  const failed = outcomes.filter((o) => o.result !== 'ok')
+  const duplicates = effects.duplicates()
+  t.comment(
+    `${outcomes.length} calls, ${failed.length} failed (${failed.filter((f) => f.started === 'maybe').length} maybe, ${failed.filter((f) => f.started === 'never').length} never), ${duplicates.length} ran twice`,
+  )
+  t.equal(outcomes.length, sent, 'every call was answered')
+  t.same(duplicates, [], 'no call ran twice')
+  for (const f of failed) {
+    t.ok(f.started === 'maybe' || f.started === 'never', `${f.result} says whether it started: ${f.message}`)
+    if (f.started === 'never') t.equal(effects.starts.get(f.id) ?? 0, 0, 'a never-started call never ran')
+  }
+  for (const o of outcomes.filter((o) => o.result === 'ok')) {
+    if (effects.starts.get(o.id) !== 1) t.fail(`call ${o.id} succeeded but ran ${effects.starts.get(o.id) ?? 0} times`)
+  }
+})
+
+/** Sum of busy instances the hosts report, and the most instances on any one host. */
+async function load(): Promise<{ busy: number; most: number }> {
+  const hosts = await osiris.hosts()
+  return {
+    busy: hosts.reduce((n, h) => n + h.busy, 0),
+    most: Math.max(0, ...hosts.map((h) => h.instances)),
+  }
+}
+
+t.test('abort at 50 ms of a 5 s call: the host stops it at once, and its end never happens', async (t) => {
+  const id = randomUUID()
+  const controller = new AbortController()
+  const pending = callOnce(id, 5000, { signal: controller.signal })
+  await eventually(async () => effects.starts.get(id) === 1, 5000, 'the call started')
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  controller.abort()
+  const abortedAt = performance.now()
+  const outcome = await pending
+  t.equal(outcome.result, 'CANCELLED')
+  await eventually(async () => (await load()).busy === 0, 2000, 'no instance busy')
+  const stoppedMs = performance.now() - abortedAt
+  t.comment(`host busy count 0 ${stoppedMs.toFixed(0)} ms after the abort`)
+  t.ok(stoppedMs <= 200, `busy count 0 within 200 ms (took ${stoppedMs.toFixed(0)} ms)`)
+  // Long enough for the 5 s function to have reached its end, had it kept running.
+  await new Promise((resolve) => setTimeout(resolve, 5500))
+  t.equal(effects.ends.get(id) ?? 0, 0, "the function's end never happened")
+})
+
+t.test('a loop of aborted calls never holds more than --max-fn-instances per host', async (t) => {
+  let most = 0
+  let sampling = true
+  const sampler = (async () => {
+    while (sampling) {
+      most = Math.max(most, (await load()).most)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  })()
+  const ids: string[] = []
+  for (let round = 0; round < 5; round++) {
+    const round_ = Array.from({ length: 30 }, () => {
+      const id = randomUUID()
+      ids.push(id)
+      return callOnce(id, 5000, { signal: AbortSignal.timeout(50) })
+    })
+    const outcomes = await Promise.all(round_)
+    t.same(
+      outcomes.filter((o) => o.result !== 'CANCELLED'),
+      [],
+      `round ${round + 1}: every call cancelled`,
+    )
+  }
+  await eventually(async () => (await load()).busy === 0, 5000, 'no instance busy after the loop')
+  sampling = false
+  await sampler
+  const started = ids.filter((id) => effects.starts.has(id)).length
+  t.comment(`${ids.length} aborted calls, ${started} reached their function; most instances on one host: ${most}`)
+  t.ok(most <= MAX_FN_INSTANCES, `at most ${MAX_FN_INSTANCES} instances on a host (saw ${most})`)
+  await new Promise((resolve) => setTimeout(resolve, 5500))
+  t.equal(ids.filter((id) => effects.ends.has(id)).length, 0, 'no aborted call reached its end')
+  // Nothing stuck: a normal call still runs.
+  t.equal((await callOnce(randomUUID(), 0)).result, 'ok')
+})
