@@ -2,6 +2,7 @@
 // deploy paths, the gRPC server with health, and the HTTP gateway.
 import type { Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { setTimeout as delay } from 'node:timers/promises'
 import * as grpc from '@grpc/grpc-js'
 import {
   bindServer,
@@ -35,6 +36,9 @@ import { LogStore } from './log-store.ts'
 import { ControllerMetrics } from './metrics.ts'
 import { type ControllerOptions, type ResolvedControllerOptions, resolveControllerOptions } from './options.ts'
 import { SqliteStore } from './store/sqlite-store.ts'
+
+/** After the last call is answered, longest wait for connections to close by themselves before they are cut, ms. */
+const FLUSH_MS = 500
 
 export class Controller {
   readonly options: ResolvedControllerOptions
@@ -176,11 +180,14 @@ export class Controller {
       const httpClosed = new Promise<void>((resolve) => this.#http.close(() => resolve()))
       this.#http.closeIdleConnections()
       // No new connections or streams; the hosts' Connect streams stay until the calls on them are answered.
+      const deadline = Date.now() + graceMs
       const serverClosed = shutdownServer(this.#server, graceMs)
       await this.#dispatcher.idle(graceMs)
+      // Hosts see their stream end and redial at once (finding this controller's successor).
       this.hosts.close()
+      // Answers already handed to grpc-js get out before what is left is cut.
+      await Promise.race([serverClosed, delay(Math.max(0, Math.min(FLUSH_MS, deadline - Date.now())))])
       this.#server.forceShutdown()
-      void serverClosed
       this.#http.closeAllConnections()
       await httpClosed
       await this.functions.store.close()
