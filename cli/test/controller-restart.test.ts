@@ -70,6 +70,9 @@ for (const downMs of [0, 2500]) {
       const waiting = during.map((id) => callOnce(id, 0, 15_000))
       await new Promise((resolve) => setTimeout(resolve, downMs))
       controller = await startController(port)
+      const listeningAt = performance.now()
+      await eventually(async () => (await osiris.hosts()).length === 2, 10_000, 'hosts re-registered')
+      const backMs = performance.now() - listeningAt
       const cut = await Promise.all(pending)
       const later = await Promise.all(waiting)
       t.comment(

@@ -202,6 +202,7 @@ export class OsirisClient {
     // say a controller shutting down) is asked again, within the deadline.
     for (let backoffMs = RETRY_MIN_MS; ; backoffMs = Math.min(backoffMs * 2, RETRY_MAX_MS)) {
       const remaining = timeoutMs === undefined ? undefined : Math.max(1, startedMs + timeoutMs - Date.now())
+      if (options.signal?.aborted) throw notStarted('CANCELLED', 'the request was cancelled before it was sent')
       let failure: OsirisError
       try {
         return await unary(client, method, request, {
