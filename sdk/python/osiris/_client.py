@@ -6,11 +6,13 @@ import http.client
 import json
 import math
 import os
+import select
 import socket
 import ssl
 import threading
 import time
 import urllib.parse
+import uuid
 from typing import Any
 
 from ._errors import Closed, DeadlineExceeded, InvalidArgument, OsirisError, Unavailable, from_response
@@ -68,14 +70,21 @@ class Client:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def call_function(self, name: str, *args: Any, timeout: float | None = None) -> Any:
-        """Calls ``name(*args)`` and returns what it returned: ``call_function('add_numbers', 3, 5)``."""
+    def call_function(self, name: str, *args: Any, timeout: float | None = None, call_id: str | None = None) -> Any:
+        """Calls ``name(*args)`` and returns what it returned: ``call_function('add_numbers', 3, 5)``.
+
+        ``call_id`` names the call (default: a random UUID); the host that runs it
+        refuses to run an id it has already seen. A failure that may have run
+        carries ``started == "maybe"`` and is never sent again by this client."""
         try:
             body = json.dumps(list(args))
         except (TypeError, ValueError) as error:
             raise InvalidArgument(f'arguments of "{name}" cannot be encoded as JSON: {error}') from None
         wait = self.timeout if timeout is None else timeout
-        headers = {"x-osiris-timeout-ms": str(max(1, math.ceil(wait * 1000)))}
+        headers = {
+            "x-osiris-timeout-ms": str(max(1, math.ceil(wait * 1000))),
+            "x-osiris-call-id": call_id or str(uuid.uuid4()),
+        }
         path = "/v1/call/" + urllib.parse.quote(name, safe="")
         return self._request("POST", path, body, headers, wait)
 
@@ -98,7 +107,7 @@ class Client:
         """This thread's connection, and whether it was reused (so a stale one may be retried)."""
         connection = getattr(self._local, "connection", None)
         last = getattr(self._local, "last_used", 0.0)
-        if connection is not None and time.monotonic() - last > _IDLE_RECONNECT_S:
+        if connection is not None and (time.monotonic() - last > _IDLE_RECONNECT_S or _dropped(connection)):
             connection.close()
         reused = connection is not None and connection.sock is not None
         if connection is None:
@@ -121,33 +130,55 @@ class Client:
         if self._token:
             headers["authorization"] = f"Bearer {self._token}"
         # The socket waits a little past the call's deadline, so the server's answer arrives.
+        # Only a request that cannot have run anything is sent twice: a GET on a
+        # keep-alive connection the server had closed. A call (POST) that was
+        # sent and got no answer may have run: it fails with started "maybe".
         for attempt in (1, 2):
             connection, reused = self._connection(wait + 1.0)
+            sent = False
             try:
+                if connection.sock is None:
+                    connection.connect()  # refused or unreachable here: nothing was sent
+                sent = True
                 connection.request(method, path, body=body, headers=headers)
                 response = connection.getresponse()
                 raw = response.read()
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as error:
                 connection.close()
-                if reused and attempt == 1:
+                if reused and attempt == 1 and method == "GET":
                     continue  # the server had closed an idle keep-alive connection: nothing was processed
-                raise Unavailable(f"controller {self.url} closed the connection: {error}") from None
+                raise Unavailable(f"controller {self.url} closed the connection: {error}",
+                                  started="maybe" if sent and method == "POST" else None) from None
             except (socket.timeout, TimeoutError):
                 connection.close()
-                raise DeadlineExceeded(f"no answer from {self.url} within {wait:g} s") from None
+                raise DeadlineExceeded(f"no answer from {self.url} within {wait:g} s",
+                                       started="maybe" if sent else "never") from None
             except OSError as error:
                 connection.close()
-                raise Unavailable(f"cannot reach controller {self.url}: {error}") from None
+                raise Unavailable(f"cannot reach controller {self.url}: {error}",
+                                  started="maybe" if sent else "never") from None
             self._local.last_used = time.monotonic()
-            return _decode(response.status, raw, response.getheader("retry-after"))
+            return _decode(response.status, raw, response.getheader("retry-after"), response.getheader("x-osiris-started"))
         raise Unavailable(f"controller {self.url} kept closing the connection")
 
 
-def _decode(status: int, raw: bytes, retry_after: str | None) -> Any:
+def _dropped(connection: http.client.HTTPConnection) -> bool:
+    """Whether the server has closed this idle connection (its socket reads as ready: EOF or a reset)."""
+    sock = connection.sock
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+def _decode(status: int, raw: bytes, retry_after: str | None, started: str | None = None) -> Any:
     try:
         payload = json.loads(raw) if raw else None
     except ValueError:
         raise OsirisError(f"HTTP {status}: the answer is not JSON", status=status) from None
     if 200 <= status < 300:
         return payload
-    raise from_response(status, payload, retry_after)
+    raise from_response(status, payload, retry_after, started)
