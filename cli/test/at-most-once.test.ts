@@ -94,24 +94,42 @@ async function load(): Promise<{ busy: number; most: number }> {
   }
 }
 
-t.test('abort at 50 ms of a 5 s call: the host stops it at once, and its end never happens', async (t) => {
-  const id = randomUUID()
-  const controller = new AbortController()
-  const pending = callOnce(id, 5000, { signal: controller.signal })
-  await eventually(async () => effects.starts.get(id) === 1, 5000, 'the call started')
-  await new Promise((resolve) => setTimeout(resolve, 50))
-  controller.abort()
-  const abortedAt = performance.now()
-  const outcome = await pending
-  t.equal(outcome.result, 'CANCELLED')
-  await eventually(async () => (await load()).busy === 0, 2000, 'no instance busy')
-  const stoppedMs = performance.now() - abortedAt
-  t.comment(`host busy count 0 ${stoppedMs.toFixed(0)} ms after the abort`)
-  t.ok(stoppedMs <= 200, `busy count 0 within 200 ms (took ${stoppedMs.toFixed(0)} ms)`)
-  // Long enough for the 5 s function to have reached its end, had it kept running.
-  await new Promise((resolve) => setTimeout(resolve, 5500))
-  t.equal(effects.ends.get(id) ?? 0, 0, "the function's end never happened")
-})
+t.test(
+  'abort at 50 ms of a 5 s call (SDK signal, HTTP client gone): the host stops it, its end never happens',
+  async (t) => {
+    const viaSdk = randomUUID()
+    const viaHttp = randomUUID()
+    const sdkAbort = new AbortController()
+    const httpAbort = new AbortController()
+    const pending = callOnce(viaSdk, 5000, { signal: sdkAbort.signal })
+    const request = fetch(`http://${platform.http}/v1/call/effect`, {
+      method: 'POST',
+      body: JSON.stringify([viaHttp, 5000]),
+      signal: httpAbort.signal,
+    }).catch((error: unknown) => error)
+    await eventually(
+      async () => effects.starts.get(viaSdk) === 1 && effects.starts.get(viaHttp) === 1,
+      5000,
+      'both calls started',
+    )
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    sdkAbort.abort()
+    httpAbort.abort()
+    const abortedAt = performance.now()
+    const outcome = await pending
+    t.equal(outcome.result, 'CANCELLED')
+    t.equal(outcome.started, 'maybe', 'it had started: the caller is told it may have run')
+    t.match(await request, { name: 'AbortError' }, 'the HTTP client went away')
+    await eventually(async () => (await load()).busy === 0, 2000, 'no instance busy')
+    const stoppedMs = performance.now() - abortedAt
+    t.comment(`host busy count 0 ${stoppedMs.toFixed(0)} ms after the aborts`)
+    t.ok(stoppedMs <= 200, `busy count 0 within 200 ms (took ${stoppedMs.toFixed(0)} ms)`)
+    // Long enough for the 5 s functions to have reached their end, had they kept running.
+    await new Promise((resolve) => setTimeout(resolve, 5500))
+    t.equal(effects.ends.get(viaSdk) ?? 0, 0, "the SDK call's end never happened")
+    t.equal(effects.ends.get(viaHttp) ?? 0, 0, "the HTTP call's end never happened")
+  },
+)
 
 t.test('a loop of aborted calls never holds more than --max-fn-instances per host', async (t) => {
   let most = 0

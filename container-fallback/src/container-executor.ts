@@ -211,6 +211,9 @@ export class ContainerExecutor implements Executor {
 
   async invoke(params: InvokeParams): Promise<InvokeResult> {
     this.#open()
+    if (params.signal?.aborted) {
+      throw notStarted('CANCELLED', `call of "${params.functionName}" was cancelled before it started`)
+    }
     const started = performance.now()
     const spec = this.#spec(runtimeOf(params, this.runtimes))
     const limits = resolveLimits(params.limits, this.#defaultLimits)

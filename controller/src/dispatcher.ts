@@ -3,7 +3,7 @@
 // deadline. A call that provably never started on its host (host-invoker.ts
 // says how that is known) goes to another host; any other failure is the
 // call's answer, with `started = 'maybe'` when it may have run. A slot whose
-// call was cut off (caller gone, deadline) stays taken until the host reports
+// call was cut off (caller gone, deadline) stays taken until the host confirms
 // the work stopped, so the caps hold under a storm of cancelled calls.
 import { randomUUID } from 'node:crypto'
 import { type CallResponse, type InvokeRequest, notStarted, OsirisError } from '@osiris/proto'
@@ -63,8 +63,6 @@ const ANSWER_SLACK_MS = 1000
 const DEADLINE_MARGIN_MS = 50
 /** Hosts a call that never started is offered to before it fails. */
 export const MAX_ATTEMPTS = 3
-/** Longest a cut-off call's slot stays taken waiting for its host to report the work stopped, ms. */
-const STOP_WAIT_MS = 5000
 
 export class Dispatcher {
   readonly #functions: FunctionRegistry
@@ -174,31 +172,23 @@ export class Dispatcher {
         const slot = await this.queue.acquire(fn, tried, deadlineMs, options.signal)
         queuedMs += slot.waitedMs ?? 0
         const routedMs = performance.now() - started - queuedMs
-        let cutOff = false
+        // The slot is given back once the host is no longer working on the call (not when the
+        // caller is answered: a cancelled call's work may still be stopping).
+        const done = (): void => {
+          slot.release()
+          this.queue.pump()
+        }
         try {
-          const response = await this.#call(slot.host, fn, args, callId, deadlineMs, options.signal)
+          const response = await this.#call(slot.host, fn, args, callId, deadlineMs, options.signal, done)
           response.queuedUs = Math.round(queuedMs * 1000)
           response.routeUs = Math.round(routedMs * 1000)
           response.totalUs = Math.round((performance.now() - started) * 1000)
           this.#observe?.({ name, outcome: 'OK', durationMs: performance.now() - started, queuedMs, response })
           return response
         } catch (error) {
-          const started = error instanceof OsirisError ? error.started : undefined
-          if (started !== 'never') {
-            // The host may still be running it: its slot is free once the host says so.
-            cutOff = started === 'maybe' || (error instanceof OsirisError && error.code === 'CANCELLED')
-            throw error
-          }
-          if (options.signal?.aborted) throw error
+          if (!(error instanceof OsirisError) || error.started !== 'never' || options.signal?.aborted) throw error
           tried.add(slot.host.id)
           if (tried.size >= MAX_ATTEMPTS) throw error
-        } finally {
-          if (cutOff && slot.host.state !== 'gone') {
-            slot.host.releaseWhenStopped(fn.version, slot.release, STOP_WAIT_MS)
-          } else {
-            slot.release()
-          }
-          this.queue.pump()
         }
       }
     } catch (error) {
@@ -218,6 +208,7 @@ export class Dispatcher {
     callId: string,
     deadlineMs: number,
     signal: AbortSignal | undefined,
+    done: () => void,
   ): Promise<CallResponse> {
     // The host stops the call a little before the caller's deadline, so the
     // caller hears DEADLINE_EXCEEDED from us rather than cancelling blind.
@@ -235,7 +226,7 @@ export class Dispatcher {
       limits: fn.limits,
       egressAllow: fn.egressAllow,
     }
-    const response = await this.#invoke(host, request, { timeoutMs: timeoutMs + ANSWER_SLACK_MS, signal })
+    const response = await this.#invoke(host, request, { timeoutMs: timeoutMs + ANSWER_SLACK_MS, signal, done })
     return {
       result: response.result,
       version: fn.version,

@@ -43,8 +43,6 @@ export class HostEntry {
   /** Aborted when the host is removed, so its in-flight calls end at once. */
   readonly lost = new AbortController()
   readonly #stream: HostStream
-  /** Cut-off calls whose slots stay taken until the host reports their work stopped, oldest first. */
-  readonly #stopping: Array<{ version: number; release: () => void; timer: NodeJS.Timeout }> = []
 
   constructor(info: RegisterHost, stream: HostStream, dial?: TlsDial) {
     this.id = info.hostId
@@ -62,48 +60,6 @@ export class HostEntry {
     let sum = 0
     for (const n of this.active.values()) sum += n
     return sum
-  }
-
-  /**
-   * Keeps a cut-off call's slot (its `release`) taken until this host reports
-   * no more calls of `version` busy than the controller still has running
-   * there, or `maxWaitMs` passes, or the host goes: an instance is busy until
-   * its work has really stopped, so the caps hold.
-   */
-  releaseWhenStopped(version: number, release: () => void, maxWaitMs: number): void {
-    const entry = {
-      version,
-      release,
-      timer: setTimeout(() => this.#settle(entry), maxWaitMs),
-    }
-    entry.timer.unref()
-    this.#stopping.push(entry)
-  }
-
-  #settle(entry: { version: number; release: () => void; timer: NodeJS.Timeout }): void {
-    const at = this.#stopping.indexOf(entry)
-    if (at < 0) return
-    this.#stopping.splice(at, 1)
-    clearTimeout(entry.timer)
-    entry.release()
-  }
-
-  /** Cut-off calls the host has stopped, judged from its latest status. */
-  settleStopped(): void {
-    if (this.#stopping.length === 0) return
-    for (const version of new Set(this.#stopping.map((s) => s.version))) {
-      const waiting = this.#stopping.filter((s) => s.version === version)
-      const busy = this.status.instances.find((i) => i.version === version)?.busy ?? 0
-      // `active` still counts the cut-off calls; what the host reports busy beyond the live ones is still stopping.
-      const live = (this.active.get(version) ?? 0) - waiting.length
-      const stillBusy = Math.max(0, busy - Math.max(0, live))
-      for (const entry of waiting.slice(0, Math.max(0, waiting.length - stillBusy))) this.#settle(entry)
-    }
-  }
-
-  /** Frees every slot still waiting (the host is gone). */
-  settleAll(): void {
-    for (const entry of [...this.#stopping]) this.#settle(entry)
   }
 
   send(message: ControllerMessageOut): void {
@@ -210,7 +166,6 @@ export class HostRegistry extends EventEmitter<HostEvents> {
     entry.status = status
     entry.peak.clear()
     for (const [version, n] of entry.active) entry.peak.set(version, n)
-    entry.settleStopped()
     if (status.draining && entry.state === 'ready') {
       entry.state = 'draining'
       entry.send({ drainAck: {} })
@@ -225,7 +180,6 @@ export class HostRegistry extends EventEmitter<HostEvents> {
     entry.goneReason = why
     if (this.#hosts.get(entry.id) === entry) this.#hosts.delete(entry.id)
     entry.lost.abort()
-    entry.settleAll()
     entry.end()
     entry.client.close()
     this.emit('removed', entry)

@@ -1,7 +1,7 @@
 // The dispatcher's rules in memory, on a hand-moved clock, with the host call
 // injected: a call is offered to another host only when it provably never
 // started; a call that may have run is answered, never re-sent; a cut-off
-// call's slot stays taken until its host reports the work stopped; a freshly
+// call's slot stays taken until its host says the work stopped; a freshly
 // started controller holds calls for a first host; arguments are checked
 // before any host sees them.
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -40,18 +40,31 @@ const OPTIONS = { callTimeoutMs: 30_000, maxArgumentBytes: 64, maxInstancesPerFu
 
 const OK: InvokeResponse = { result: '3', coldStart: false, durationUs: 1, codeFetchUs: 0, startUs: 0, executionUs: 1 }
 
-/** A dispatcher over in-memory hosts; `invoke` stands in for the gRPC hop to a host. */
+/**
+ * A dispatcher over in-memory hosts; `invoke` stands in for the gRPC hop to a
+ * host, its work over when it settles (unless `manualDone`: then it calls `done`).
+ */
 function setup(
   t: { teardown(fn: () => unknown): void },
   invoke: HostInvoker,
   hostIds: string[] = ['h1', 'h2', 'h3'],
   startupHoldMs = 3000,
+  manualDone = false,
 ) {
   const clock = new ManualClock()
   const hosts = hostRegistry()
   t.teardown(() => hosts.close())
   const added = hostIds.map((id) => addHost(hosts, id))
-  const dispatcher = new Dispatcher(functions, hosts, { ...OPTIONS, startupHoldMs }, { clock, invoke })
+  const hop: HostInvoker = manualDone
+    ? invoke
+    : async (host, request, options) => {
+        try {
+          return await invoke(host, request, options)
+        } finally {
+          options.done()
+        }
+      }
+  const dispatcher = new Dispatcher(functions, hosts, { ...OPTIONS, startupHoldMs }, { clock, invoke: hop })
   return { clock, hosts, added, dispatcher }
 }
 
@@ -98,20 +111,23 @@ t.test('a call that may have run is answered as such and never sent again', asyn
   t.equal(thrown, 1, 'an answer from the function is not retried either')
 })
 
-t.test("a cut-off call's slot stays taken until its host reports the work stopped", async (t) => {
-  const pending: Array<(r: InvokeResponse | Error) => void> = []
+t.test("a cancelled call's slot stays taken until its host says the work stopped", async (t) => {
+  const stops: Array<() => void> = []
   const { dispatcher, added, hosts } = setup(
     t,
-    (_host, _request, { signal }) =>
-      new Promise<InvokeResponse>((resolve, reject) => {
-        pending.push((r) => (r instanceof Error ? reject(r) : resolve(r)))
+    (_host, _request, { signal, done }) =>
+      new Promise<InvokeResponse>((_resolve, reject) => {
         signal?.addEventListener('abort', () => {
-          const cancelled = new OsirisError('CANCELLED', 'Cancelled on client')
+          // The caller hears at once; the host's work stops later.
+          const cancelled = new OsirisError('CANCELLED', 'call of "add" was cancelled by its caller')
           cancelled.started = 'maybe'
           reject(cancelled)
+          stops.push(done)
         })
       }),
     ['h1'],
+    3000,
+    true,
   )
   const fn = functions.get('add')
   const [h1] = added
@@ -120,14 +136,13 @@ t.test("a cut-off call's slot stays taken until its host reports the work stoppe
   const call = dispatcher.call('add', ['1'], { signal: abort.signal })
   await new Promise((resolve) => setImmediate(resolve))
   t.equal(h1.entry.active.get(fn.version), 1, 'one call on h1')
-  h1.report({ instances: [instances(fn, 1, 0)] })
   abort.abort()
   await t.rejects(call, { code: 'CANCELLED', started: 'maybe' })
   t.equal(h1.entry.active.get(fn.version), 1, 'still counted: the host has not said the work stopped')
-  h1.report({ instances: [instances(fn, 1, 0)] })
-  t.equal(h1.entry.active.get(fn.version), 1, 'a report still showing it busy keeps it')
-  h1.report({ instances: [] })
-  t.equal(h1.entry.active.get(fn.version), undefined, 'released once the host reports it stopped')
+  h1.report({ instances: [instances(fn, 0, 0)] })
+  t.equal(h1.entry.active.get(fn.version), 1, 'a status report does not free it either')
+  for (const stop of stops) stop()
+  t.equal(h1.entry.active.get(fn.version), undefined, 'free once the host says the work stopped')
   t.equal(hosts.list().length, 1)
 })
 

@@ -8,6 +8,7 @@ import {
   defaultLimits,
   type HostServiceHandlers,
   handleUnary,
+  notStarted,
   OsirisError,
   type PeerCall,
   peerIdentity,
@@ -25,12 +26,21 @@ import type { InvokeRecord } from './metrics.ts'
  */
 const SEEN_CALL_IDS = 100_000
 
+/** An Invoke in progress: how to stop it, and when it has stopped (its executor answered). */
+interface Running {
+  controller: AbortController
+  stopped: Promise<void>
+}
+
 /**
  * An AbortSignal for one Invoke: aborted when the caller cancels the call,
  * its connection drops, or its deadline passes. `done` detaches it (grpc-js
  * emits `cancelled` when any call's stream closes, answered or not).
  */
-function callSignal(call: grpc.ServerUnaryCall<unknown, unknown>): { signal: AbortSignal; done: () => void } {
+function callSignal(call: grpc.ServerUnaryCall<unknown, unknown>): {
+  controller: AbortController
+  done: () => void
+} {
   const controller = new AbortController()
   const abort = (): void => controller.abort()
   call.once('cancelled', abort)
@@ -38,7 +48,7 @@ function callSignal(call: grpc.ServerUnaryCall<unknown, unknown>): { signal: Abo
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline
   const timer = Number.isFinite(deadlineMs) ? setTimeout(abort, Math.max(0, deadlineMs - Date.now())) : undefined
   return {
-    signal: controller.signal,
+    controller,
     done: () => {
       call.off('cancelled', abort)
       clearTimeout(timer)
@@ -56,7 +66,8 @@ export function hostServiceHandlers(
     const refusal = refusePeer(peerIdentity(call), 'controller', 'call a host')
     if (refusal !== undefined) throw new OsirisError('PERMISSION_DENIED', refusal)
   }
-  const seen = new LRUCache<string, true>({ max: SEEN_CALL_IDS })
+  /** Call ids seen here: running (how to stop it, when it has stopped), over, or cancelled before arriving. */
+  const seen = new LRUCache<string, Running | 'over' | 'cancelled'>({ max: SEEN_CALL_IDS })
   const forRuntime = (runtime: string): Executor => {
     const executor = executors.find((e) => e.runtimes.includes(runtime))
     if (!executor) throw new OsirisError('UNAVAILABLE', `this host does not run runtime "${runtime}"`)
@@ -73,8 +84,16 @@ export function hostServiceHandlers(
     Invoke: handleUnary(async (call): Promise<InvokeResult> => {
       fromController(call)
       const { request } = call
+      const { controller, done } = callSignal(call)
+      const stopped = Promise.withResolvers<void>()
       if (request.callId) {
-        if (seen.has(request.callId)) {
+        const before = seen.get(request.callId)
+        if (before === 'cancelled') {
+          done()
+          throw notStarted('CANCELLED', `call "${request.callId}" was cancelled before it reached this host`)
+        }
+        if (before !== undefined) {
+          done()
           const again = new OsirisError(
             'UNAVAILABLE',
             `call "${request.callId}" already reached this host; it is not run twice`,
@@ -82,9 +101,9 @@ export function hostServiceHandlers(
           again.started = 'maybe'
           throw again
         }
-        seen.set(request.callId, true)
+        seen.set(request.callId, { controller, stopped: stopped.promise })
       }
-      const { signal, done } = callSignal(call)
+      const { signal } = controller
       const started = performance.now()
       let outcome = 'OK'
       let message = ''
@@ -100,6 +119,8 @@ export function hostServiceHandlers(
         throw error
       } finally {
         done()
+        if (request.callId) seen.set(request.callId, 'over')
+        stopped.resolve()
         record?.({
           functionName: request.functionName,
           outcome,
@@ -108,6 +129,20 @@ export function hostServiceHandlers(
           durationMs: performance.now() - started,
         })
       }
+    }),
+    Cancel: handleUnary(async (call) => {
+      fromController(call)
+      const { callId } = call.request
+      const entry = seen.get(callId)
+      if (entry === undefined) {
+        // Not here yet (the Invoke may still be on its way): it will be refused if it comes.
+        seen.set(callId, 'cancelled')
+        return { stopped: false }
+      }
+      if (typeof entry === 'string') return { stopped: false }
+      entry.controller.abort()
+      await entry.stopped
+      return { stopped: true }
     }),
   }
 }
