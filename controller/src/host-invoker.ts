@@ -16,6 +16,7 @@
 // Invoke itself is left to end, which the host answers once the work has
 // really stopped. `done` is called then, not before: until then the slot
 // stays taken, so the caps hold under a storm of cancelled calls.
+import * as grpc from '@grpc/grpc-js'
 import {
   connected,
   fromSentCall,
@@ -66,11 +67,14 @@ function lostError(host: HostEntry, functionName: string, why: string, cause?: u
 
 export const invokeOverGrpc: HostInvoker = async (host, request, { timeoutMs, signal, done }) => {
   const where = `host "${host.id}"`
-  const reachable = await connected(
-    host.client,
-    Date.now() + Math.min(CONNECT_WAIT_MS, timeoutMs),
-    signal ? AbortSignal.any([signal, host.lost.signal]) : host.lost.signal,
-  )
+  // The common case (connected) costs one state read; a composite signal only when waiting.
+  const reachable =
+    host.client.getChannel().getConnectivityState(true) === grpc.connectivityState.READY ||
+    (await connected(
+      host.client,
+      Date.now() + Math.min(CONNECT_WAIT_MS, timeoutMs),
+      signal ? AbortSignal.any([signal, host.lost.signal]) : host.lost.signal,
+    ))
   if (!reachable || signal?.aborted) {
     done()
     if (signal?.aborted) throw notStarted('CANCELLED', `call of "${request.functionName}" was cancelled`)
@@ -91,18 +95,20 @@ export const invokeOverGrpc: HostInvoker = async (host, request, { timeoutMs, si
     else done()
   })
   let onAbort: (() => void) | undefined
-  const cancelled = new Promise<never>((_, reject) => {
-    onAbort = () => {
-      void stopOnHost(host, request.callId)
-      const error = new OsirisError('CANCELLED', `call of "${request.functionName}" was cancelled by its caller`)
-      error.started = 'maybe'
-      reject(error)
-    }
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
-  cancelled.catch(() => {})
+  const cancelled = !signal
+    ? undefined
+    : new Promise<never>((_, reject) => {
+        onAbort = () => {
+          void stopOnHost(host, request.callId)
+          const error = new OsirisError('CANCELLED', `call of "${request.functionName}" was cancelled by its caller`)
+          error.started = 'maybe'
+          reject(error)
+        }
+        signal.addEventListener('abort', onAbort, { once: true })
+      })
+  cancelled?.catch(() => {})
   try {
-    return await Promise.race([work, cancelled])
+    return await (cancelled ? Promise.race([work, cancelled]) : work)
   } catch (error) {
     if (error instanceof OsirisError) throw error
     if (host.lost.signal.aborted) throw lostError(host, request.functionName, host.goneReason)
