@@ -51,6 +51,8 @@ function fail(error: unknown): void {
   if (error instanceof OsirisError) {
     process.stderr.write(`error ${error.code}: ${error.message}\n`)
     if (error instanceof FunctionError && error.guest.stack) process.stderr.write(`${error.guest.stack}\n`)
+    if (error.started === 'maybe') process.stderr.write('started: maybe (it may have run; it was not sent again)\n')
+    if (error.started === 'never') process.stderr.write('started: never (it did not run; safe to send again)\n')
   } else {
     process.stderr.write(`error INTERNAL: ${error instanceof Error ? error.message : String(error)}\n`)
   }

@@ -74,7 +74,10 @@ t.test('failures print `error CODE: message` and exit non-zero', async (t) => {
 
   const unreachable = await runCli(['ls', '--addr', '127.0.0.1:1'], {})
   t.equal(unreachable.code, 1)
-  t.match(unreachable.stderr, /^error UNAVAILABLE: controller 127\.0\.0\.1:1: /)
+  t.match(
+    unreachable.stderr,
+    /^error UNAVAILABLE: controller 127\.0\.0\.1:1: not reachable within \d+ ms; the request was not sent\nstarted: never \(it did not run; safe to send again\)\n$/,
+  )
 
   const missing = await runCli(['deploy', join(dir, 'nope.ts')], env)
   t.equal(missing.code, 2)

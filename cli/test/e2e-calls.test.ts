@@ -137,6 +137,20 @@ t.test('redeploy makes a new version; calls go to it; dropped names are removed'
   t.equal(after.version, v2.version)
   const err = await rejection(osiris.callFunction('gone'))
   t.equal(err.code, 'NOT_FOUND')
+  // A re-sent deploy of the same source (say, a retry after a lost answer) is the same version, not a new one.
+  const again = await osiris.deploy('export function answer() { return 2 }', { module: 'versions', runtime: 'js' })
+  t.equal(again.version, v2.version, 'identical source: same version')
+  t.same(again.removed, [])
+  t.same(
+    again.functions.map((f) => f.name),
+    ['answer'],
+  )
+  const limited = await osiris.deploy('export function answer() { return 2 }', {
+    module: 'versions',
+    runtime: 'js',
+    limits: { timeoutMs: 1000 },
+  })
+  t.ok(limited.version > v2.version, 'other limits: a new version')
 })
 
 t.test("rm makes calls NOT_FOUND and leaves the module's other functions", async (t) => {

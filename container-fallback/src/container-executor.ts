@@ -12,11 +12,12 @@ import {
   defaultLimits,
   LOG_MARKER_SLACK,
   LogBudget,
+  notStarted,
   OsirisError,
   resolveLimits,
   type ValidateResponse,
 } from '@osiris/proto'
-import { DeadlineHit, LABEL_EXECUTOR, RuntimeContainer } from './container.ts'
+import { CallCancelled, DeadlineHit, LABEL_EXECUTOR, RuntimeContainer } from './container.ts'
 import { DockerClient } from './docker-client.ts'
 import { EngineEvents } from './engine-events.ts'
 import {
@@ -213,6 +214,9 @@ export class ContainerExecutor implements Executor {
 
   async invoke(params: InvokeParams): Promise<InvokeResult> {
     this.#open()
+    if (params.signal?.aborted) {
+      throw notStarted('CANCELLED', `call of "${params.functionName}" was cancelled before it started`)
+    }
     const started = performance.now()
     const spec = this.#spec(runtimeOf(params, this.runtimes))
     const limits = resolveLimits(params.limits, this.#defaultLimits)
@@ -282,7 +286,12 @@ export class ContainerExecutor implements Executor {
     this.#instances.add(container)
     const filename = `${params.module}${spec.extension}`
     const answer = await container
-      .requestWithin(deadline - performance.now(), { op: 'load', module: params.module, filename, code }, sink)
+      .requestWithin(
+        deadline - performance.now(),
+        { op: 'load', module: params.module, filename, code },
+        sink,
+        params.signal,
+      )
       .catch(async (error: unknown) => {
         throw await this.#failure(container, ctx, deadline, error)
       })
@@ -304,6 +313,7 @@ export class ContainerExecutor implements Executor {
         deadline - performance.now(),
         { op: 'call', fn: params.functionName, args: params.args, cpuMs: ctx.cpuMs },
         sink,
+        params.signal,
       )
       .catch(async (error: unknown) => {
         throw await this.#failure(container, ctx, deadline, error)
@@ -313,6 +323,12 @@ export class ContainerExecutor implements Executor {
   /** A request that failed → the call's error; the container is removed either way. */
   async #failure(container: RuntimeContainer, ctx: CallContext, deadline: number, error: unknown): Promise<Error> {
     if (error instanceof DeadlineHit) return deadlineError(ctx)
+    if (error instanceof CallCancelled) {
+      return new OsirisError(
+        'CANCELLED',
+        `call of "${ctx.functionName}" was cancelled by its caller; its container was killed`,
+      )
+    }
     if (error instanceof ChannelClosed) {
       // The engine's "die" comes within ms of the socket closing. It is waited for until the call's
       // deadline (at least DIE_GRACE_MS); after that the caller hears "it is gone" rather than wait on a quiet engine.
@@ -388,7 +404,7 @@ export class ContainerExecutor implements Executor {
   }
 
   #open(): void {
-    if (this.#closing) throw new OsirisError('CLOSED', 'this host is shutting down; the call did not start')
+    if (this.#closing) throw notStarted('CLOSED', 'this host is shutting down; the call did not start')
   }
 
   /** Waits for in-flight calls (up to `graceMs`), then removes every container it started. Idempotent. */

@@ -21,6 +21,13 @@ const SHIM_DIR = '/osiris/shim'
 const RUN_DIR = '/run/osiris'
 
 /** A request's wall-clock limit fired; the container has been killed. */
+/** The caller went away; the container has been killed (and is gone once `remove()` settles). */
+export class CallCancelled extends Error {
+  override get name(): string {
+    return 'CallCancelled'
+  }
+}
+
 export class DeadlineHit extends Error {
   override get name(): string {
     return 'DeadlineHit'
@@ -181,23 +188,40 @@ export class RuntimeContainer {
   /**
    * One request under a wall-clock limit: when it fires the container is
    * killed and the request rejects with DeadlineHit. `onLog` as for request().
+   * When `signal` aborts the container is killed and the request rejects with
+   * CallCancelled once it is gone (its process has really stopped).
    */
-  requestWithin(ms: number, message: object, onLog?: (entry: unknown) => void): Promise<ShimAnswer> {
+  requestWithin(
+    ms: number,
+    message: object,
+    onLog?: (entry: unknown) => void,
+    signal?: AbortSignal,
+  ): Promise<ShimAnswer> {
     return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        clearTimeout(timer)
+        this.remove().then(() => reject(new CallCancelled('the caller cancelled the call; its container was killed')))
+      }
       const timer = setTimeout(
         () => {
+          signal?.removeEventListener('abort', onAbort)
           reject(new DeadlineHit(`no answer within ${ms} ms`))
           void this.remove()
         },
         Math.max(0, ms),
       )
+      if (signal?.aborted) return onAbort()
+      signal?.addEventListener('abort', onAbort, { once: true })
       this.request(message, onLog).then(
         (answer) => {
           clearTimeout(timer)
+          signal?.removeEventListener('abort', onAbort)
           resolve(answer)
         },
         (error: unknown) => {
+          if (signal?.aborted) return
           clearTimeout(timer)
+          signal?.removeEventListener('abort', onAbort)
           reject(error)
         },
       )

@@ -3,6 +3,7 @@
 // Each waiter honours its caller's deadline and AbortSignal; past the bound a
 // call is refused at once with RESOURCE_EXHAUSTED and a retry hint.
 import { OsirisError } from '@osiris/proto'
+import { type Clock, systemClock } from './clock.ts'
 import type { HostEntry } from './host-registry.ts'
 import type { FunctionRecord } from './store/store.ts'
 
@@ -38,10 +39,12 @@ export class CallQueue {
   readonly #place: Placer
   /** Waiting calls per function name, oldest first; Map order is the round-robin order. */
   readonly #waiting = new Map<string, Waiter[]>()
+  readonly #clock: Clock
 
-  constructor(options: CallQueueOptions, place: Placer) {
+  constructor(options: CallQueueOptions, place: Placer, clock: Clock = systemClock) {
     this.#options = options
     this.#place = place
+    this.#clock = clock
   }
 
   get size(): number {
@@ -69,9 +72,9 @@ export class CallQueue {
       const waiter: Waiter = {
         fn,
         exclude,
-        enqueuedMs: Date.now(),
+        enqueuedMs: this.#clock.now(),
         settle: (outcome) => {
-          clearTimeout(timer)
+          this.#clock.clearTimeout(timer)
           signal?.removeEventListener('abort', onAbort)
           if (outcome instanceof Error) reject(outcome)
           else resolve(outcome)
@@ -88,17 +91,17 @@ export class CallQueue {
       }
       // Answer a little before the caller's deadline, so the reason reaches it
       // before its own timer fires with a bare "deadline exceeded".
-      const waitMs = deadlineMs - Date.now()
+      const waitMs = deadlineMs - this.#clock.now()
       const answerMs = waitMs - Math.min(DEADLINE_MARGIN_MS, waitMs / 10)
-      const timer = setTimeout(
+      const timer = this.#clock.setTimeout(
         () =>
           drop(
             new OsirisError(
               'DEADLINE_EXCEEDED',
-              `call of "${fn.name}" waited ${Date.now() - waiter.enqueuedMs} ms for a free instance and reached its deadline`,
+              `call of "${fn.name}" waited ${this.#clock.now() - waiter.enqueuedMs} ms for a free instance and reached its deadline`,
             ),
           ),
-        Math.max(0, Math.min(answerMs, 2 ** 31 - 1)),
+        Math.max(0, answerMs),
       )
       const onAbort = (): void => drop(new OsirisError('CANCELLED', `call of "${fn.name}" was cancelled while queued`))
       signal?.addEventListener('abort', onAbort, { once: true })
@@ -129,7 +132,7 @@ export class CallQueue {
         // Move the function to the back of the round-robin order.
         this.#waiting.delete(name)
         if (list.length > 0) this.#waiting.set(name, list)
-        head.settle({ ...slot, waitedMs: Date.now() - head.enqueuedMs })
+        head.settle({ ...slot, waitedMs: this.#clock.now() - head.enqueuedMs })
         placed = true
       }
     }

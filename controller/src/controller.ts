@@ -2,6 +2,7 @@
 // deploy paths, the gRPC server with health, and the HTTP gateway.
 import type { Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { setTimeout as delay } from 'node:timers/promises'
 import * as grpc from '@grpc/grpc-js'
 import {
   bindServer,
@@ -35,6 +36,9 @@ import { LogStore } from './log-store.ts'
 import { ControllerMetrics } from './metrics.ts'
 import { type ControllerOptions, type ResolvedControllerOptions, resolveControllerOptions } from './options.ts'
 import { SqliteStore } from './store/sqlite-store.ts'
+
+/** After the last call is answered, longest wait for connections to close by themselves before they are cut, ms. */
+const FLUSH_MS = 500
 
 export class Controller {
   readonly options: ResolvedControllerOptions
@@ -108,7 +112,7 @@ export class Controller {
       }),
     })
     let metrics: ControllerMetrics | undefined
-    const dispatcher = new Dispatcher(functions, hosts, options, (call) => metrics?.record(call))
+    const dispatcher = new Dispatcher(functions, hosts, options, { observe: (call) => metrics?.record(call) })
     metrics = new ControllerMetrics(hosts, () => dispatcher.queue.size)
     const deployer = new Deployer(functions, hosts, options)
     const server = new grpc.Server(SERVER_OPTIONS)
@@ -162,18 +166,30 @@ export class Controller {
     }
   }
 
-  /** Stops accepting, lets in-flight calls finish within the grace, then closes the store. Idempotent. */
+  /**
+   * Stops accepting, lets in-flight calls finish within the grace, then ends
+   * every host's Connect stream (hosts redial at once, and so find this
+   * controller's successor), closes every connection and the store. Bounded
+   * by `graceMs` plus the store's close. Idempotent.
+   */
   close(graceMs = this.options.shutdownGraceMs): Promise<void> {
     this.#closing ??= (async () => {
       this.#health.setAll('NOT_SERVING')
       this.#health.close()
-      this.#dispatcher.queue.close(new OsirisError('UNAVAILABLE', 'the controller is shutting down'))
+      this.#dispatcher.close()
       const httpClosed = new Promise<void>((resolve) => this.#http.close(() => resolve()))
       this.#http.closeIdleConnections()
-      await shutdownServer(this.#server, graceMs)
+      // No new connections or streams; the hosts' Connect streams stay until the calls on them are answered.
+      const deadline = Date.now() + graceMs
+      const serverClosed = shutdownServer(this.#server, graceMs)
+      await this.#dispatcher.idle(graceMs)
+      // Hosts see their stream end and redial at once (finding this controller's successor).
+      this.hosts.close()
+      // Answers already handed to grpc-js get out before what is left is cut.
+      await Promise.race([serverClosed, delay(Math.max(0, Math.min(FLUSH_MS, deadline - Date.now())))])
+      this.#server.forceShutdown()
       this.#http.closeAllConnections()
       await httpClosed
-      this.hosts.close()
       await this.functions.store.close()
     })()
     return this.#closing

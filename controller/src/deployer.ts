@@ -69,6 +69,19 @@ export class Deployer {
       throw fromServiceError(error, `host "${host.id}"`)
     }
     const codeHash = await this.#functions.store.putCode(validated.code)
+    const defaultExports = validated.functions.filter((f) => f.defaultExport === true).map((f) => f.name)
+    const same = this.#current(request, codeHash, validated)
+    if (same) {
+      // A re-sent deploy of what is already deployed: the same version, not a new one.
+      return {
+        version: same[0]?.version ?? 0,
+        module: request.module,
+        runtime: request.runtime,
+        functions: same,
+        removed: [],
+        defaultExports,
+      }
+    }
     const outcome = await this.#functions.deploy({
       module: request.module,
       runtime: request.runtime,
@@ -84,8 +97,34 @@ export class Deployer {
       runtime: request.runtime,
       functions: outcome.functions,
       removed: outcome.removed,
-      defaultExports: validated.functions.filter((f) => f.defaultExport === true).map((f) => f.name),
+      defaultExports,
     }
+  }
+
+  /**
+   * The module's functions when what is deployed now is exactly this request
+   * (same code, runtime, functions and parameters, limits and egress), else undefined.
+   */
+  #current(request: DeployRequest, codeHash: string, validated: ValidateResponse): FunctionRecord[] | undefined {
+    const records = this.#functions.list().filter((f) => f.module === request.module)
+    if (records.length === 0 || records.length !== validated.functions.length) return undefined
+    const limits = (l: DeployRequest['limits']): string =>
+      JSON.stringify([l?.timeoutMs ?? 0, l?.cpuMs ?? 0, l?.memoryMb ?? 0])
+    const egress = JSON.stringify([...request.egressAllow].sort())
+    for (const fn of validated.functions) {
+      const record = records.find((r) => r.name === fn.name)
+      if (
+        !record ||
+        record.codeHash !== codeHash ||
+        record.runtime !== request.runtime ||
+        JSON.stringify(record.params) !== JSON.stringify(fn.params) ||
+        limits(record.limits) !== limits(request.limits) ||
+        JSON.stringify([...record.egressAllow].sort()) !== egress
+      ) {
+        return undefined
+      }
+    }
+    return records
   }
 
   async remove(name: string): Promise<FunctionRecord> {

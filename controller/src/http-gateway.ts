@@ -66,6 +66,8 @@ function sendError(res: ServerResponse, error: unknown): void {
   const body: Record<string, unknown> = { code: err.code, message: err.message }
   if (err instanceof FunctionError) body.guest = err.guest
   if (err.retryAfterMs !== undefined) res.setHeader('retry-after', String(Math.ceil(err.retryAfterMs / 1000)))
+  // Whether a failed call may have run: `never` (safe to send again) or `maybe`.
+  if (err.started !== undefined) res.setHeader('x-osiris-started', err.started)
   send(res, ERROR_CODES[err.code].http, JSON.stringify({ error: body }))
 }
 
@@ -94,6 +96,19 @@ function parseArguments(body: string): string[] {
   return parsed.map((arg) => JSON.stringify(arg) ?? 'null')
 }
 
+/** `x-osiris-call-id`: the caller's own id for the call (at most 128 visible ASCII characters), else none. */
+function callIdOf(req: IncomingMessage): string | undefined {
+  const raw = req.headers['x-osiris-call-id']
+  if (raw === undefined) return undefined
+  if (typeof raw !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(raw)) {
+    throw new OsirisError(
+      'INVALID_ARGUMENT',
+      `x-osiris-call-id must be 1 to 128 visible ASCII characters, got "${String(raw)}"`,
+    )
+  }
+  return raw
+}
+
 /**
  * `x-osiris-timeout-ms`: the caller's deadline for this call, ms, or undefined
  * when it sets none (the function's own limit, else the platform's, applies:
@@ -116,11 +131,13 @@ export const ROUTES: readonly Route[] = [
     role: { role: 'invoke', what: 'call functions' },
     handle: async ({ dispatcher, options }, req, res, [name = '']) => {
       const timeoutMs = timeoutOf(req)
+      const callId = callIdOf(req)
       const args = parseArguments(await readBody(req, options.maxBodyBytes))
+      // The client going away cancels the call, which stops its work on the host.
       const abort = new AbortController()
       res.once('close', () => abort.abort())
       const deadlineMs = timeoutMs === undefined ? undefined : Date.now() + timeoutMs
-      const response = await dispatcher.call(name, args, { deadlineMs, signal: abort.signal })
+      const response = await dispatcher.call(name, args, { callId, deadlineMs, signal: abort.signal })
       res.setHeader('x-osiris-version', String(response.version))
       res.setHeader('x-osiris-call-id', response.callId)
       res.setHeader('x-osiris-host', response.hostId)

@@ -29,6 +29,12 @@ export interface ControllerOptions {
   validateTimeoutMs?: number
   /** How long close() lets in-flight calls finish, ms. Default 10000. */
   shutdownGraceMs?: number
+  /**
+   * After start, how long calls wait (within their deadlines) for a first host
+   * to register instead of failing with "no hosts are connected", ms. Ends
+   * once a host registers. Default 3000.
+   */
+  startupHoldMs?: number
   /** API tokens and their roles (auth.ts). None: auth is off and only loopback addresses may be bound. */
   tokens?: ReadonlyArray<{ role: Role; token: string }>
   /**
@@ -63,6 +69,7 @@ export function resolveControllerOptions(options: ControllerOptions = {}): Resol
     heartbeatTimeoutMs: positive('heartbeatTimeoutMs', options.heartbeatTimeoutMs, 3000),
     validateTimeoutMs: positive('validateTimeoutMs', options.validateTimeoutMs, 10_000),
     shutdownGraceMs: positive('shutdownGraceMs', options.shutdownGraceMs, 10_000),
+    startupHoldMs: positive('startupHoldMs', options.startupHoldMs, 3000),
     tokens: options.tokens ?? [],
     tls: options.tls,
   })

@@ -96,6 +96,8 @@ export class FunctionInstance {
    * promises, timers and fetches too: a breach disposes the isolate, which
    * stops the work. Fetches go out under `egress`. `callerDeadline`: limits.timeoutMs
    * is the caller's deadline rather than the function's own limit (said so on a breach).
+   * When `signal` aborts (the caller has gone) the instance is disposed, which
+   * stops the work, and the call rejects with CANCELLED.
    */
   async call(
     name: string,
@@ -103,7 +105,9 @@ export class FunctionInstance {
     limits: Readonly<CallLimits>,
     egress: EgressPolicy,
     callerDeadline = false,
+    signal?: AbortSignal,
   ): Promise<string> {
+    if (signal?.aborted) throw new OsirisError('CANCELLED', `call of "${name}" was cancelled before it ran`)
     const startedMs = performance.now()
     this.lastUsedMs = Date.now()
     const seq = ++this.#seq
@@ -124,6 +128,13 @@ export class FunctionInstance {
     this.#generic.fetcher = fetcher
     this.#logBudget = new LogBudget(limits.maxLogBytes, LOG_MARKER_SLACK)
     let raw: unknown
+    const cancelled = Promise.withResolvers<never>()
+    cancelled.promise.catch(() => {})
+    const onAbort = (): void => {
+      this.dispose()
+      cancelled.reject(new OsirisError('CANCELLED', `call of "${name}" was cancelled by its caller and stopped`))
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
     try {
       // Asked again (same seq: the runtime answers the same call's outcome) after a stray rejection.
       for (;;) {
@@ -135,15 +146,22 @@ export class FunctionInstance {
         // Settles late when the isolate's thread is stuck in a builtin that ignores termination.
         work.catch(() => {})
         try {
-          raw = await Promise.race([work, guard.stopped])
+          raw = await Promise.race([work, guard.stopped, cancelled.promise])
           break
         } catch (error) {
           if (!this.#stray(error, guard)) throw error
         }
       }
     } catch (error) {
+      if (signal?.aborted && guard.breach === undefined) {
+        this.dispose()
+        throw error instanceof OsirisError && error.code === 'CANCELLED'
+          ? error
+          : new OsirisError('CANCELLED', `call of "${name}" was cancelled by its caller and stopped`)
+      }
       throw this.#failure(name, error, guard.breach ?? guard.observed(), limits, callerDeadline && startedMs)
     } finally {
+      signal?.removeEventListener('abort', onAbort)
       guard.end()
       timers.close()
       fetcher.close()

@@ -1,7 +1,7 @@
 // Runs JS/TS functions in V8 isolates: takes a generic isolate from the warm
 // pool on a function version's first call here, keeps the specialized
 // instance warm for later calls, and disposes instances that break a limit.
-import { type CallLimits, defaultLimits, OsirisError, resolveLimits } from '@osiris/proto'
+import { type CallLimits, defaultLimits, notStarted, OsirisError, resolveLimits } from '@osiris/proto'
 import type { CodeCache } from './code-cache.ts'
 import { egressPolicy } from './egress.ts'
 import {
@@ -84,7 +84,10 @@ export class IsolateExecutor implements Executor {
   }
 
   async invoke(params: InvokeParams): Promise<InvokeResult> {
-    if (this.#closed) throw new OsirisError('CLOSED', 'this host is shutting down; the call did not start')
+    // Refusals before the call starts say so: the controller may send it elsewhere.
+    if (this.#closed) throw notStarted('CLOSED', 'this host is shutting down; the call did not start')
+    if (params.signal?.aborted)
+      throw notStarted('CANCELLED', `call of "${params.functionName}" was cancelled before it started`)
     const started = performance.now()
     this.#lastStartMs = started
     this.#inFlight++
@@ -110,7 +113,14 @@ export class IsolateExecutor implements Executor {
       this.#options.onChange()
       const egress = egressPolicy(params.egressAllow)
       const running = performance.now()
-      const result = await instance.call(params.functionName, params.args, limits, egress, callerDeadline)
+      const result = await instance.call(
+        params.functionName,
+        params.args,
+        limits,
+        egress,
+        callerDeadline,
+        params.signal,
+      )
       const executionUs = microsSince(running)
       return { result, coldStart, durationUs: microsSince(started), codeFetchUs, startUs, executionUs }
     } finally {

@@ -9,6 +9,7 @@ import {
   type HostRegistryClient,
   type HostStatus,
   type LogLine,
+  RECONNECT_OPTIONS,
   type RegisterHost,
   type TlsDial,
   unary,
@@ -58,8 +59,16 @@ function lineBytes(line: LogLine): number {
   return Buffer.byteLength(line.line) + line.functionName.length + line.module.length + line.callId.length + 64
 }
 
-const BACKOFF_MIN_MS = 100
-const BACKOFF_MAX_MS = 2000
+/**
+ * Redial backoff. Capped low so a restarted controller is found within a few
+ * hundred ms of listening (the channel's own reconnect backoff is capped too,
+ * RECONNECT_OPTIONS); a dial to a controller that is down fails locally at
+ * once, so trying often costs nothing. A controller refusing this host's
+ * credentials is retried far less often.
+ */
+const BACKOFF_MIN_MS = 50
+const BACKOFF_MAX_MS = 100
+const REFUSED_BACKOFF_MS = 2000
 
 export class RegistryClient {
   readonly #options: RegistryClientOptions
@@ -70,6 +79,8 @@ export class RegistryClient {
   #redial: NodeJS.Timeout | undefined
   #backoffMs = BACKOFF_MIN_MS
   #registered = false
+  /** The last stream ended with the controller refusing this host's credentials. */
+  #refused = false
   /** The last unreachable reason reported, so a retry loop says it once. */
   #unreachable: string | undefined
   #logs: LogLine[] = []
@@ -83,8 +94,8 @@ export class RegistryClient {
   constructor(options: RegistryClientOptions) {
     this.#options = options
     this.#client = options.tls
-      ? new HostRegistry(options.controller, options.tls.credentials, options.tls.options)
-      : new HostRegistry(options.controller, grpc.credentials.createInsecure())
+      ? new HostRegistry(options.controller, options.tls.credentials, { ...RECONNECT_OPTIONS, ...options.tls.options })
+      : new HostRegistry(options.controller, grpc.credentials.createInsecure(), RECONNECT_OPTIONS)
     this.#dial()
   }
 
@@ -192,6 +203,7 @@ export class RegistryClient {
     stream.on('error', () => {})
     stream.on('status', (status: grpc.StatusObject) => {
       if (status.code === grpc.status.UNAUTHENTICATED || status.code === grpc.status.PERMISSION_DENIED) {
+        this.#refused = true
         this.#options.onRefused(status.details)
       } else if (status.code === grpc.status.UNAVAILABLE && !this.#registered && status.details !== this.#unreachable) {
         this.#unreachable = status.details
@@ -237,7 +249,9 @@ export class RegistryClient {
     this.#registered = false
     clearInterval(this.#heartbeat)
     if (this.#closed) return
-    this.#redial = setTimeout(() => this.#dial(), this.#backoffMs)
+    const waitMs = this.#refused ? REFUSED_BACKOFF_MS : this.#backoffMs
+    this.#refused = false
+    this.#redial = setTimeout(() => this.#dial(), waitMs)
     this.#backoffMs = Math.min(this.#backoffMs * 2, BACKOFF_MAX_MS)
   }
 

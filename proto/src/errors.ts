@@ -202,15 +202,24 @@ export function isTransportError(error: unknown): error is grpc.ServiceError {
 }
 
 /**
- * True when a failed call never reached the other end: the connection could
- * not be made, so nothing ran there and the call may go elsewhere.
+ * A failed call that was sent (its stream handed to a ready connection) → the
+ * domain error, with `started = 'maybe'` when the failure came from the
+ * transport (a dropped connection, a reset stream, a deadline or cancel on
+ * this side): the other end may have run it. Never decided from the message:
+ * "never started" is only ever what a server said (`osiris-started: never`)
+ * or what this side knows it did not send.
  */
-export function neverStarted(error: unknown): boolean {
-  return (
-    isTransportError(error) &&
-    error.code === S.UNAVAILABLE &&
-    /No connection established|ECONNREFUSED|GOAWAY|connect/i.test(error.details)
-  )
+export function fromSentCall(error: unknown, peer?: string): OsirisError {
+  const converted = fromServiceError(error, peer)
+  if (isTransportError(error)) converted.started ??= 'maybe'
+  return converted
+}
+
+/** An OsirisError that says the call never started anywhere (safe to send again). */
+export function notStarted(code: ErrorCode, message: string, options?: ErrorOptions): OsirisError {
+  const error = new OsirisError(code, message, options)
+  error.started = 'never'
+  return error
 }
 
 /**

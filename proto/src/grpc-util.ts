@@ -9,6 +9,14 @@ export interface CallOptions {
   /** Cancels the call when it (or any of them) aborts; a list avoids a composite AbortSignal.any per call. */
   signal?: AbortSignal | readonly AbortSignal[] | undefined
   metadata?: grpc.Metadata | undefined
+  /**
+   * Queue the call until the channel is connected (up to its deadline) rather
+   * than fail it at once: a call is then only ever put on a connection that
+   * is up, and grpc-js's own transparent retry covers a stream the server
+   * refused before reading it. Pair with `connected()` to learn beforehand,
+   * without sending anything, whether the peer can be reached at all.
+   */
+  waitForReady?: boolean | undefined
 }
 
 type UnaryFn<Req, Res> = (
@@ -25,12 +33,14 @@ export function unary<Req, Res>(
   request: Req,
   options: CallOptions = {},
 ): Promise<Res> {
-  const { timeoutMs, signal, metadata = new grpc.Metadata() } = options
+  const { timeoutMs, signal, metadata = new grpc.Metadata(), waitForReady } = options
   const signals: readonly AbortSignal[] = signal === undefined ? [] : 'aborted' in signal ? [signal] : signal
   for (const s of signals) s.throwIfAborted()
   return new Promise((resolve, reject) => {
     const callOptions: Partial<grpc.CallOptions> = {}
     if (timeoutMs !== undefined) callOptions.deadline = Date.now() + timeoutMs
+    // grpc-js reads waitForReady from the metadata's options.
+    if (waitForReady) metadata.setOptions({ ...metadata.getOptions(), waitForReady: true })
     const onAbort = (): void => call.cancel()
     // grpc-js makes a `new Error()` per call to append the caller's stack to a
     // failed call's error; capturing that stack (async frames included) costs
@@ -50,6 +60,50 @@ export function unary<Req, Res>(
     }
     for (const s of signals) s.addEventListener('abort', onAbort, { once: true })
   })
+}
+
+/**
+ * Resolves true once `client`'s channel is connected, false when it is not by
+ * `deadlineMs` (ms since the epoch) or `signal` aborts first. Sends nothing:
+ * a false here proves a call that was never made never reached the peer.
+ */
+export function connected(client: grpc.Client, deadlineMs: number, signal?: AbortSignal): Promise<boolean> {
+  const channel = client.getChannel()
+  if (channel.getConnectivityState(true) === grpc.connectivityState.READY) return Promise.resolve(true)
+  if (signal?.aborted || deadlineMs <= Date.now()) return Promise.resolve(false)
+  return new Promise((resolve) => {
+    let done = false
+    const finish = (ready: boolean): void => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      resolve(ready)
+    }
+    const onAbort = (): void => finish(false)
+    const timer = setTimeout(() => finish(false), Math.max(0, deadlineMs - Date.now()))
+    signal?.addEventListener('abort', onAbort, { once: true })
+    const watch = (): void => {
+      if (done) return
+      const state = channel.getConnectivityState(true)
+      if (state === grpc.connectivityState.READY) finish(true)
+      else if (state === grpc.connectivityState.SHUTDOWN) finish(false)
+      else channel.watchConnectivityState(state, deadlineMs, () => watch())
+    }
+    watch()
+  })
+}
+
+/**
+ * Reconnect backoff for channels that must find a restarted peer quickly (a
+ * host's link to its controller, the SDK's channel): grpc-js's defaults start
+ * at 1 s and grow to 120 s. Attempts here start at 100 ms and are capped at
+ * 300 ms, so a peer is reached within about 300 ms of listening again; a
+ * refused connection on loopback costs microseconds.
+ */
+export const RECONNECT_OPTIONS: grpc.ChannelOptions = {
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 300,
 }
 
 /**

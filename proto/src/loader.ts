@@ -75,10 +75,12 @@ export interface FunctionServiceHandlers extends grpc.UntypedServiceImplementati
 export interface HostServiceClient extends grpc.Client {
   Validate: Unary<m.ValidateRequest, m.ValidateResponse>
   Invoke: Unary<m.InvokeRequest, m.InvokeResponse>
+  Cancel: Unary<m.CancelRequest, m.CancelResponse>
 }
 export interface HostServiceHandlers extends grpc.UntypedServiceImplementation {
   Validate: grpc.handleUnaryCall<m.ValidateRequest, Write<m.ValidateResponse>>
   Invoke: grpc.handleUnaryCall<m.InvokeRequest, Write<m.InvokeResponse>>
+  Cancel: grpc.handleUnaryCall<m.CancelRequest, Write<m.CancelResponse>>
 }
 
 /** What a host writes on its Connect stream (one of the three). */

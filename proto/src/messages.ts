@@ -116,6 +116,14 @@ export interface InvokeRequest {
   egressAllow: string[]
 }
 
+export interface CancelRequest {
+  callId: string
+}
+
+export interface CancelResponse {
+  stopped: boolean
+}
+
 export interface InvokeResponse {
   result: string
   coldStart: boolean

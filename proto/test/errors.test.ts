@@ -7,8 +7,10 @@ import {
   ERROR_CODES,
   type ErrorCode,
   FunctionError,
+  fromSentCall,
   fromServiceError,
   isErrorCode,
+  notStarted,
   OsirisError,
   toServiceError,
 } from '../src/errors.ts'
@@ -143,6 +145,43 @@ t.test('a transport error without osiris-code maps by status and names the peer'
   })
   t.equal(fromServiceError(empty, 'h').message, 'h: 14 UNAVAILABLE: ', 'empty details fall back to the message')
 })
+
+t.test('started (never / maybe) travels in the osiris-started trailer', async (t) => {
+  const refused = notStarted('CLOSED', 'this host is shutting down; the call did not start')
+  t.equal(refused.started, 'never')
+  const status = toServiceError(refused)
+  t.same(status.metadata?.get('osiris-started'), ['never'])
+  const back = fromServiceError(serviceError(status))
+  t.match(back, { code: 'CLOSED', started: 'never', message: 'this host is shutting down; the call did not start' })
+  const lost = new OsirisError('UNAVAILABLE', 'host "h" was lost while the call of "f" was in flight')
+  lost.started = 'maybe'
+  t.match(fromServiceError(serviceError(toServiceError(lost))), { code: 'UNAVAILABLE', started: 'maybe' })
+  const plain = fromServiceError(serviceError(toServiceError(new OsirisError('NOT_FOUND', 'no "f"'))))
+  t.equal(plain.started, undefined, 'unset when the failure itself says what happened')
+  const bogus = toServiceError(new OsirisError('UNAVAILABLE', 'x'))
+  bogus.metadata?.set('osiris-started', 'perhaps')
+  t.equal(fromServiceError(serviceError(bogus)).started, undefined, 'an unknown value is ignored')
+})
+
+t.test(
+  'fromSentCall: a transport failure of a sent call may have run; a server answer keeps its own marker',
+  async (t) => {
+    // grpc-js's own status for a stream whose connection died, whatever its text.
+    for (const details of ['Connection dropped', 'No connection established', 'read ECONNRESET', '']) {
+      const dropped = fromSentCall(serviceError({ code: S.UNAVAILABLE, details }), 'host "h"')
+      t.match(dropped, { code: 'UNAVAILABLE', started: 'maybe' }, `"${details}" is maybe, never never`)
+    }
+    t.match(fromSentCall(serviceError({ code: S.CANCELLED, details: 'Cancelled on client' })), {
+      code: 'CANCELLED',
+      started: 'maybe',
+    })
+    t.match(fromSentCall(serviceError(toServiceError(notStarted('CLOSED', 'leaving')))), {
+      code: 'CLOSED',
+      started: 'never',
+    })
+    t.equal(fromSentCall(serviceError(toServiceError(new OsirisError('FUNCTION_ERROR', 'boom')))).started, undefined)
+  },
+)
 
 t.test('anything that is not an OsirisError becomes INTERNAL', async (t) => {
   const fromError = toServiceError(new TypeError('cannot read x'))

@@ -1,6 +1,7 @@
 // The Osiris client: one channel to the controller, shared by the call and
 // function-management services. Failures reject with OsirisError (stable
 // `code`) or its subclass FunctionError (what the function threw).
+import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import * as grpc from '@grpc/grpc-js'
 import {
@@ -8,21 +9,24 @@ import {
   CHANNEL_OPTIONS,
   ClusterService,
   type ClusterServiceClient,
+  connected,
   type DeployResponse,
   dialTls,
   type FunctionInfo,
   FunctionService,
   type FunctionServiceClient,
+  fromSentCall,
   fromServiceError,
   type HostInfo,
   LIMIT_BOUNDS,
   type LogLine,
   NotJsonError,
   nestingDepth,
-  neverStarted,
+  notStarted,
   OsirisError,
   OsirisService,
   type OsirisServiceClient,
+  RECONNECT_OPTIONS,
   type TlsDial,
   toJson,
   unary,
@@ -49,10 +53,11 @@ function readResult(name: string, json: string): unknown {
   }
 }
 
-/** How long a request that never reached the controller is retried when the caller set no deadline, ms. */
-const DEFAULT_RETRY_WINDOW_MS = 2000
+/** How long a request waits for the controller to be reachable when the caller set no deadline, ms. */
+const DEFAULT_CONNECT_WINDOW_MS = 2000
+/** Backoff between attempts of a request a server refused before starting it, ms. */
 const RETRY_MIN_MS = 50
-const RETRY_MAX_MS = 500
+const RETRY_MAX_MS = 200
 
 export interface ConnectOptions {
   /** Deadline applied to every request unless the call sets its own, ms. Default: none (the server's limit applies). */
@@ -82,6 +87,16 @@ export interface RequestOptions {
   timeoutMs?: number
   /** Aborting cancels the request; it rejects with code CANCELLED. */
   signal?: AbortSignal
+}
+
+/** Options of `call()`. */
+export interface CallOptions extends RequestOptions {
+  /**
+   * The call's id (default: a random UUID). It travels to the host that runs
+   * the call, which refuses to run an id it has already seen; it names the
+   * call in logs and in `CallResult.callId`.
+   */
+  callId?: string
 }
 
 /**
@@ -185,6 +200,7 @@ export class OsirisClient {
       'grpc.keepalive_timeout_ms': 10_000,
       'grpc.max_receive_message_length': 16 * 1024 * 1024,
       ...CHANNEL_OPTIONS,
+      ...RECONNECT_OPTIONS,
       ...tls?.options,
     })
     this.#functions = new FunctionService(address, credentials, { channelOverride: this.#calls.getChannel() })
@@ -206,19 +222,44 @@ export class OsirisClient {
     const metadata = new grpc.Metadata()
     if (this.#token) metadata.set('authorization', `Bearer ${this.#token}`)
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs
-    // A request that never reached the controller (it is restarting, say) is
-    // safe to send again: retried with backoff within the caller's deadline.
-    const retryUntil = Date.now() + (timeoutMs ?? DEFAULT_RETRY_WINDOW_MS)
-    for (let backoffMs = RETRY_MIN_MS; ; backoffMs = Math.min(backoffMs * 2, RETRY_MAX_MS)) {
-      const remaining = timeoutMs === undefined ? undefined : Math.max(1, retryUntil - Date.now())
-      try {
-        return await unary(client, method, request, { timeoutMs: remaining, signal: options.signal, metadata })
-      } catch (error) {
-        const retry = neverStarted(error) && !options.signal?.aborted && Date.now() + backoffMs < retryUntil
-        if (!retry) throw fromServiceError(error, `controller ${this.address}`)
-      }
-      await new Promise((resolve) => setTimeout(resolve, backoffMs))
+    const startedMs = Date.now()
+    // A request goes out only once the channel is connected (a restarting
+    // controller is waited for, within the deadline), and with waitForReady,
+    // so grpc-js never fails it for want of a connection. What fails after
+    // it went out may have run: `started = 'maybe'`, never sent again here.
+    const connectBy = startedMs + (timeoutMs ?? DEFAULT_CONNECT_WINDOW_MS)
+    if (!(await connected(client, connectBy, options.signal))) {
+      if (options.signal?.aborted) throw notStarted('CANCELLED', 'the request was cancelled before it was sent')
       if (this.#closed) throw new OsirisError('CLOSED', 'this Osiris client is closed')
+      throw notStarted(
+        'UNAVAILABLE',
+        `controller ${this.address}: not reachable within ${connectBy - startedMs} ms; the request was not sent`,
+      )
+    }
+    // A server that refused the request before starting it (`started = 'never'`,
+    // say a controller shutting down) is asked again, within the deadline.
+    for (let backoffMs = RETRY_MIN_MS; ; backoffMs = Math.min(backoffMs * 2, RETRY_MAX_MS)) {
+      const remaining = timeoutMs === undefined ? undefined : Math.max(1, startedMs + timeoutMs - Date.now())
+      if (options.signal?.aborted) throw notStarted('CANCELLED', 'the request was cancelled before it was sent')
+      let failure: OsirisError
+      try {
+        return await unary(client, method, request, {
+          timeoutMs: remaining,
+          signal: options.signal,
+          metadata,
+          waitForReady: true,
+        })
+      } catch (error) {
+        failure = fromSentCall(error, `controller ${this.address}`)
+      }
+      const retry =
+        failure.started === 'never' &&
+        failure.code !== 'CANCELLED' &&
+        !options.signal?.aborted &&
+        !this.#closed &&
+        Date.now() + backoffMs < connectBy
+      if (!retry) throw failure
+      await new Promise((resolve) => setTimeout(resolve, backoffMs))
     }
   }
 
@@ -228,12 +269,8 @@ export class OsirisClient {
   }
 
   /** Calls a function with a deadline or AbortSignal, and resolves the result with where it ran. */
-  async call<T = unknown>(
-    name: string,
-    args: readonly unknown[],
-    options: RequestOptions = {},
-  ): Promise<CallResult<T>> {
-    const request = { functionName: name, args: encodeArguments(name, args) }
+  async call<T = unknown>(name: string, args: readonly unknown[], options: CallOptions = {}): Promise<CallResult<T>> {
+    const request = { functionName: name, args: encodeArguments(name, args), callId: options.callId ?? randomUUID() }
     const response = await this.#request(this.#calls, this.#calls.CallFunction, request, options)
     const { result, ...where } = response
     return { value: readResult(name, result) as T, json: result, ...where }

@@ -1,5 +1,6 @@
 // @osiris/sdk: call Osiris functions from TypeScript and JavaScript.
 export {
+  type CallStarted,
   type DeployResponse,
   ERROR_CODES,
   type ErrorCode,
@@ -12,6 +13,7 @@ export {
   type Parameter,
 } from '@osiris/proto'
 export {
+  type CallOptions,
   type CallResult,
   type ConnectOptions,
   connect,

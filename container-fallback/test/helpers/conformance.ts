@@ -131,6 +131,27 @@ export function conformance(t: Test, subject: Subject): void {
     t.equal(after.coldStart, true, 'on a new instance: the one that timed out was disposed')
   })
 
+  t.test(`${subject.name}: an aborted signal stops the call's work and answers CANCELLED`, async (t) => {
+    const { call, executor } = await deployed(t, subject)
+    const abort = new AbortController()
+    const running = call('spin', [], { timeoutMs: 30_000, signal: abort.signal })
+    // Aborted once the call is running (its instance busy), as the host does when the caller goes.
+    await eventually(() => executor.status().instances.some((i) => i.busy > 0), 'the call running', 10_000)
+    abort.abort()
+    await rejectsWith(t, running, 'CANCELLED', /spin.*cancelled/)
+    t.same(
+      executor.status().instances.filter((i) => i.busy > 0),
+      [],
+      'nothing busy once it answered: the work has stopped',
+    )
+    const after = await call('add', ['2', '2'])
+    t.equal(after.result, '4', 'the next call succeeds')
+    t.equal(after.coldStart, true, 'on a new instance: the cancelled one was disposed')
+    const early = new AbortController()
+    early.abort()
+    await rejectsWith(t, call('add', ['1', '1'], { signal: early.signal }), 'CANCELLED', /add/)
+  })
+
   t.test(`${subject.name}: the CPU-time limit ends a busy call before its wall-clock limit`, async (t) => {
     const { call } = await deployed(t, subject)
     await rejectsWith(

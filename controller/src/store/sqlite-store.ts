@@ -1,12 +1,17 @@
 // Embedded registry store: node:sqlite (WAL) for the registry and a
 // content-addressed blob directory for code, both under one data directory.
 // Blobs are written to a temporary file, synced, then renamed into place, so a
-// crash never leaves a half-written blob under a valid hash.
+// crash never leaves a half-written blob under a valid hash; leftovers of a
+// crash are removed at open, and a failed write removes its own. A blob's hash
+// is checked when it is read. Storage faults surface with their path and cause
+// (storage-errors.ts), the real SQLite error never replaced by a later one.
 import { createHash, randomUUID } from 'node:crypto'
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { constants } from 'node:fs'
+import { access, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { type FunctionLimits, OsirisError, type Parameter } from '@osiris/proto'
+import { isReadOnly, storageError } from './storage-errors.ts'
 import type { DeployOutcome, FunctionRecord, NewDeployment, RegistryStore } from './store.ts'
 
 const SCHEMA = `
@@ -75,24 +80,92 @@ function toRecord(row: FunctionRow): FunctionRecord {
 
 const HASH = /^[0-9a-f]{64}$/
 
+/** Temporary blob files (`.HASH.UUID.tmp`) left by a write that never finished. */
+const TEMP_BLOB = /^\.[0-9a-f]{64}\.[0-9a-f-]{36}\.tmp$/
+
+/** Removes temporary blob files a crash left behind; resolves how many. */
+async function removeLeftovers(blobDir: string): Promise<number> {
+  let removed = 0
+  for (const entry of await readdir(blobDir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !TEMP_BLOB.test(entry.name)) continue
+    await rm(join(entry.parentPath, entry.name), { force: true })
+    removed++
+  }
+  return removed
+}
+
+/**
+ * Why `dir` cannot be written, if that is the reason: the error of a write
+ * check on it, or on its nearest existing ancestor (a recursive mkdir on a
+ * read-only file system reports ENOENT, not EROFS).
+ */
+async function unwritable(dir: string): Promise<unknown> {
+  for (let at = dir; ; at = dirname(at)) {
+    try {
+      await access(at, constants.F_OK)
+    } catch {
+      if (dirname(at) === at) return undefined
+      continue
+    }
+    try {
+      await access(at, constants.W_OK)
+      return undefined
+    } catch (error) {
+      return isReadOnly(error) ? error : undefined
+    }
+  }
+}
+
+/** A failure to open the store → the storage error, naming the read-only data dir when that is the cause. */
+async function openError(error: unknown, path: string, dataDir: string): Promise<unknown> {
+  const mapped = storageError(error, path, dataDir)
+  if (mapped instanceof OsirisError && mapped.code === 'RESOURCE_EXHAUSTED') return mapped
+  const refused = await unwritable(dataDir)
+  if (refused === undefined) return mapped
+  const cause = error instanceof Error ? error.message : String(error)
+  const why = refused instanceof Error ? refused.message : String(refused)
+  return new OsirisError('UNAVAILABLE', `data dir is read-only: ${dataDir} (${why}; ${cause})`, { cause: error })
+}
+
 export class SqliteStore implements RegistryStore {
   readonly #db: DatabaseSync
+  readonly #dataDir: string
+  readonly #dbPath: string
   readonly #blobDir: string
   #closed = false
 
-  private constructor(db: DatabaseSync, blobDir: string) {
+  private constructor(db: DatabaseSync, dataDir: string) {
     this.#db = db
-    this.#blobDir = blobDir
+    this.#dataDir = dataDir
+    this.#dbPath = join(dataDir, 'registry.db')
+    this.#blobDir = join(dataDir, 'code')
   }
 
+  /**
+   * Opens (creating when needed) the store in `dataDir`. Rejects with
+   * UNAVAILABLE `data dir is read-only: …` or RESOURCE_EXHAUSTED `disk full: …`
+   * (path and cause) when the directory cannot be written.
+   */
   static async open(dataDir: string): Promise<SqliteStore> {
     const blobDir = join(dataDir, 'code')
-    await mkdir(blobDir, { recursive: true })
-    const db = new DatabaseSync(join(dataDir, 'registry.db'))
-    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;')
-    db.exec(SCHEMA)
-    migrate(db)
-    return new SqliteStore(db, blobDir)
+    const dbPath = join(dataDir, 'registry.db')
+    try {
+      await mkdir(blobDir, { recursive: true })
+      await removeLeftovers(blobDir)
+    } catch (error) {
+      throw await openError(error, blobDir, dataDir)
+    }
+    let db: DatabaseSync | undefined
+    try {
+      db = new DatabaseSync(dbPath)
+      db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;')
+      db.exec(SCHEMA)
+      migrate(db)
+    } catch (error) {
+      db?.close()
+      throw await openError(error, dbPath, dataDir)
+    }
+    return new SqliteStore(db, dataDir)
   }
 
   #check(): void {
@@ -108,33 +181,49 @@ export class SqliteStore implements RegistryStore {
     const hash = createHash('sha256').update(code).digest('hex')
     const path = this.#blobPath(hash)
     const dir = join(this.#blobDir, hash.slice(0, 2))
-    await mkdir(dir, { recursive: true })
     const tmp = join(dir, `.${hash}.${randomUUID()}.tmp`)
-    const file = await open(tmp, 'wx')
     try {
-      await file.writeFile(code, 'utf8')
-      await file.sync()
-    } finally {
-      await file.close()
-    }
-    try {
+      await mkdir(dir, { recursive: true })
+      const file = await open(tmp, 'wx')
+      try {
+        await file.writeFile(code, 'utf8')
+        await file.sync()
+      } finally {
+        await file.close()
+      }
       await rename(tmp, path)
     } catch (error) {
-      await rm(tmp, { force: true })
-      throw error
+      // A failed write (a full disk, say) leaves nothing behind.
+      await rm(tmp, { force: true }).catch(() => {})
+      throw storageError(error, path, this.#dataDir)
     }
     return hash
   }
 
+  /**
+   * The code stored under `hash`, checked against it: a blob whose content
+   * no longer hashes to its name is UNAVAILABLE `code blob … is corrupt`
+   * (deploying the module again rewrites it), never served.
+   */
   async getCode(hash: string): Promise<string | undefined> {
     this.#check()
     if (!HASH.test(hash)) return undefined
+    const path = this.#blobPath(hash)
+    let code: string
     try {
-      return await readFile(this.#blobPath(hash), 'utf8')
+      code = await readFile(path, 'utf8')
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-      throw error
+      throw storageError(error, path, this.#dataDir)
     }
+    const actual = createHash('sha256').update(code).digest('hex')
+    if (actual !== hash) {
+      throw new OsirisError(
+        'UNAVAILABLE',
+        `code blob ${hash} is corrupt: ${path} hashes to ${actual}; deploy its module again to rewrite it`,
+      )
+    }
+    return code
   }
 
   async deploy(deployment: NewDeployment): Promise<DeployOutcome> {
@@ -177,8 +266,14 @@ export class SqliteStore implements RegistryStore {
       db.exec('COMMIT')
       return { version, functions: (rows as unknown as FunctionRow[]).map(toRecord), removed }
     } catch (error) {
-      db.exec('ROLLBACK')
-      throw error
+      // SQLite has already rolled back after some errors (a full disk): a
+      // ROLLBACK then would fail and hide the real error.
+      if (db.isTransaction) {
+        try {
+          db.exec('ROLLBACK')
+        } catch {}
+      }
+      throw storageError(error, this.#dbPath, this.#dataDir)
     }
   }
 
@@ -192,7 +287,11 @@ export class SqliteStore implements RegistryStore {
     this.#check()
     const row = this.#db.prepare(`${SELECT_FUNCTIONS} WHERE f.name = ?`).get(name) as FunctionRow | undefined
     if (!row) return undefined
-    this.#db.prepare('DELETE FROM functions WHERE name = ?').run(name)
+    try {
+      this.#db.prepare('DELETE FROM functions WHERE name = ?').run(name)
+    } catch (error) {
+      throw storageError(error, this.#dbPath, this.#dataDir)
+    }
     return toRecord(row)
   }
 

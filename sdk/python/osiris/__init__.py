@@ -53,9 +53,9 @@ def default_client() -> Client:
         return _default
 
 
-def call_function(name: str, *args: Any, timeout: float | None = None) -> Any:
+def call_function(name: str, *args: Any, timeout: float | None = None, call_id: str | None = None) -> Any:
     """Calls ``name(*args)`` on the default client and returns what it returned."""
-    return default_client().call_function(name, *args, timeout=timeout)
+    return default_client().call_function(name, *args, timeout=timeout, call_id=call_id)
 
 
 def list_functions() -> list[dict[str, Any]]:

@@ -6,11 +6,13 @@ import http.client
 import json
 import math
 import os
+import select
 import socket
 import ssl
 import threading
 import time
 import urllib.parse
+import uuid
 from typing import Any
 
 from ._errors import (
@@ -82,12 +84,16 @@ class Client:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def call_function(self, name: str, *args: Any, timeout: float | None = None) -> Any:
+    def call_function(self, name: str, *args: Any, timeout: float | None = None, call_id: str | None = None) -> Any:
         """Calls ``name(*args)`` and returns what it returned: ``call_function('add_numbers', 3, 5)``.
 
         Arguments are sent as JSON, UTF-8 as is (the same bytes as from the TypeScript SDK or curl).
         A value JSON would lose (NaN or infinity, a set, bytes, an object, a dict key that is not a
         string) raises ``InvalidArgument`` before anything is sent, naming it: ``args[0]["x"] is NaN``.
+
+        ``call_id`` names the call (default: a random UUID); the host that runs it
+        refuses to run an id it has already seen. A failure that may have run
+        carries ``started == "maybe"`` and is never sent again by this client.
         """
         parts = []
         for i, arg in enumerate(args):
@@ -97,7 +103,10 @@ class Client:
                 raise InvalidArgument(f'argument {i + 1} of "{name}" cannot be encoded as JSON: {error}') from None
         body = ("[" + ",".join(parts) + "]").encode("utf-8")
         wait = self.timeout if timeout is None else timeout
-        headers = {"x-osiris-timeout-ms": str(max(1, math.ceil(wait * 1000)))}
+        headers = {
+            "x-osiris-timeout-ms": str(max(1, math.ceil(wait * 1000))),
+            "x-osiris-call-id": call_id or str(uuid.uuid4()),
+        }
         path = "/v1/call/" + urllib.parse.quote(name, safe="")
         return self._request("POST", path, body, headers, wait)
 
@@ -120,7 +129,7 @@ class Client:
         """This thread's connection, and whether it was reused (so a stale one may be retried)."""
         connection = getattr(self._local, "connection", None)
         last = getattr(self._local, "last_used", 0.0)
-        if connection is not None and time.monotonic() - last > _IDLE_RECONNECT_S:
+        if connection is not None and (time.monotonic() - last > _IDLE_RECONNECT_S or _dropped(connection)):
             connection.close()
         reused = connection is not None and connection.sock is not None
         if connection is None:
@@ -143,9 +152,16 @@ class Client:
         if self._token:
             headers["authorization"] = f"Bearer {self._token}"
         # The socket waits a little past the call's deadline, so the server's answer arrives.
+        # Only a request that cannot have run anything is sent twice: a GET on a
+        # keep-alive connection the server had closed. A call (POST) that was
+        # sent and got no answer may have run: it fails with started "maybe".
         for attempt in (1, 2):
             connection, reused = self._connection(wait + 1.0)
+            sent = False
             try:
+                if connection.sock is None:
+                    connection.connect()  # refused or unreachable here: nothing was sent
+                sent = True
                 connection.request(method, path, body=body, headers=headers)
                 response = connection.getresponse()
                 raw = response.read(MAX_ANSWER_BYTES + 1)
@@ -154,21 +170,37 @@ class Client:
                     raise _unreadable(response.status, f"is over {MAX_ANSWER_BYTES} bytes")
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as error:
                 connection.close()
-                if reused and attempt == 1:
+                if reused and attempt == 1 and method == "GET":
                     continue  # the server had closed an idle keep-alive connection: nothing was processed
-                raise Unavailable(f"controller {self.url} closed the connection: {error}") from None
+                raise Unavailable(f"controller {self.url} closed the connection: {error}",
+                                  started="maybe" if sent and method == "POST" else None) from None
             except (socket.timeout, TimeoutError):
                 connection.close()
-                raise DeadlineExceeded(f"no answer from {self.url} within {wait:g} s") from None
+                raise DeadlineExceeded(f"no answer from {self.url} within {wait:g} s",
+                                       started="maybe" if sent else "never") from None
             except OSError as error:
                 connection.close()
-                raise Unavailable(f"cannot reach controller {self.url}: {error}") from None
+                raise Unavailable(f"cannot reach controller {self.url}: {error}",
+                                  started="maybe" if sent else "never") from None
             except http.client.HTTPException as error:
                 connection.close()
-                raise InternalError(f"{self.url} answered something that is not HTTP: {error!r}") from None
+                raise InternalError(f"{self.url} answered something that is not HTTP: {error!r}",
+                                    started="maybe" if sent else "never") from None
             self._local.last_used = time.monotonic()
-            return _decode(response.status, raw, response.getheader("retry-after"))
+            return _decode(response.status, raw, response.getheader("retry-after"), response.getheader("x-osiris-started"))
         raise Unavailable(f"controller {self.url} kept closing the connection")
+
+
+def _dropped(connection: http.client.HTTPConnection) -> bool:
+    """Whether the server has closed this idle connection (its socket reads as ready: EOF or a reset)."""
+    sock = connection.sock
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def _unreadable(status: int, why: str) -> Exception:
@@ -178,7 +210,7 @@ def _unreadable(status: int, why: str) -> Exception:
     return status_error(status, f"HTTP {status}: the answer {why}")
 
 
-def _decode(status: int, raw: bytes, retry_after: str | None) -> Any:
+def _decode(status: int, raw: bytes, retry_after: str | None, started: str | None = None) -> Any:
     # Whatever answered is not trusted to be well-formed: a parser failure of any kind (a
     # RecursionError on deep nesting included) is an Osiris error with a stable code.
     try:
@@ -189,4 +221,4 @@ def _decode(status: int, raw: bytes, retry_after: str | None) -> Any:
         raise _unreadable(status, "is not JSON") from None
     if 200 <= status < 300:
         return payload
-    raise from_response(status, payload, retry_after)
+    raise from_response(status, payload, retry_after, started)

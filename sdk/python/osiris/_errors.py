@@ -11,12 +11,17 @@ class OsirisError(Exception):
 
     code = "INTERNAL"
 
-    def __init__(self, message: str, *, status: int = 0, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, status: int = 0, retry_after: float | None = None,
+                 started: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         #: With RESOURCE_EXHAUSTED from a full queue: seconds to wait before retrying.
         self.retry_after = retry_after
+        #: Whether a failed call may have run: ``"never"`` (it provably never started:
+        #: safe to send again), ``"maybe"`` (it may have run, in part or whole), or
+        #: None when the failure itself says what happened (the function threw, ...).
+        self.started = started
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
@@ -106,12 +111,16 @@ def status_error(status: int, message: str) -> OsirisError:
     return _BY_STATUS.get(status, InternalError)(message, status=status)
 
 
-def from_response(status: int, body: object, retry_after: str | None) -> OsirisError:
-    """The one conversion on this boundary: an HTTP error answer -> the exception it stands for."""
+def from_response(status: int, body: object, retry_after: str | None, started: str | None = None) -> OsirisError:
+    """The one conversion on this boundary: an HTTP error answer -> the exception it stands for.
+
+    ``started`` is the ``x-osiris-started`` header (``never`` or ``maybe``), if any."""
+    if started not in ("never", "maybe"):
+        started = None
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
         cls = _BY_STATUS.get(status, InternalError)
-        return cls(f"HTTP {status} without an Osiris error body", status=status)
+        return cls(f"HTTP {status} without an Osiris error body", status=status, started=started)
     code = str(error.get("code", ""))
     message = str(error.get("message", ""))
     cls = _BY_CODE.get(code) or _BY_STATUS.get(status, InternalError)
@@ -125,4 +134,4 @@ def from_response(status: int, body: object, retry_after: str | None) -> OsirisE
             wait = float(retry_after)
         except ValueError:
             wait = None
-    return cls(message, status=status, retry_after=wait)
+    return cls(message, status=status, retry_after=wait, started=started)

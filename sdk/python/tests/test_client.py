@@ -126,6 +126,20 @@ class Errors(unittest.TestCase):
                 client.call_function("add_numbers", 1, 2)
         self.assertEqual(caught.exception.code, "UNAVAILABLE")
         self.assertIn("cannot reach controller http://127.0.0.1:1", caught.exception.message)
+        self.assertEqual(caught.exception.started, "never", "nothing was sent: safe to send again")
+
+    def test_a_call_id_runs_once(self):
+        call_id = "py-once-" + str(threading.get_ident())
+        self.assertEqual(osiris.call_function("echo", 1, call_id=call_id), 1)
+        with self.assertRaises(osiris.Unavailable) as caught:
+            osiris.call_function("echo", 1, call_id=call_id)
+        self.assertEqual(caught.exception.started, "maybe")
+        self.assertIn(f'call "{call_id}" already reached this host; it is not run twice', caught.exception.message)
+
+    def test_an_answer_from_the_function_says_nothing_of_started(self):
+        with self.assertRaises(osiris.FunctionError) as caught:
+            osiris.call_function("fail", "why")
+        self.assertIsNone(caught.exception.started)
 
     def test_bad_url(self):
         with self.assertRaises(osiris.InvalidArgument):
