@@ -24,6 +24,7 @@ import { IsolateExecutor } from './isolate-executor.ts'
 import { HostMetrics } from './metrics.ts'
 import { type HostOptions, type ResolvedHostOptions, resolveHostOptions } from './options.ts'
 import { RegistryClient } from './registry-client.ts'
+import { WorkerExecutor } from './worker/worker-executor.ts'
 
 /** What a host lends the executors it is given (see `StartHostOptions.executors`). */
 export interface ExecutorContext {
@@ -46,6 +47,9 @@ export interface StartHostOptions extends HostOptions {
    */
   executors?: (context: ExecutorContext) => Executor[]
 }
+
+/** How long the isolate workers may take to start before the host gives up, ms. */
+const WORKERS_START_MS = 60_000
 
 /** After the controller's drain ack, how long no new call must arrive before the host leaves. */
 const DRAIN_QUIET_MS = 100
@@ -72,7 +76,8 @@ export class Host {
   readonly id: string
   readonly address: string
   readonly options: ResolvedHostOptions
-  readonly isolates: IsolateExecutor
+  /** JS/TS: in worker processes, or (0 workers) in this process. */
+  readonly isolates: IsolateExecutor | WorkerExecutor
   /** The executors given to `start`, beside the isolates. */
   readonly extra: readonly Executor[]
   readonly #server: grpc.Server
@@ -91,7 +96,7 @@ export class Host {
     address: string,
     server: grpc.Server,
     health: HealthService,
-    isolates: IsolateExecutor,
+    isolates: IsolateExecutor | WorkerExecutor,
     extra: readonly Executor[],
     registry: RegistryClient,
     drain: { draining: boolean; acked: () => void },
@@ -120,16 +125,34 @@ export class Host {
     }, options.codeCacheBytes)
     // Function console output goes to the controller (`osiris logs`) unless the caller takes it.
     const onLog = input.onLog ?? ((entry: LogEntry) => registry?.log(entry))
-    const isolates = new IsolateExecutor({
+    const limits = {
       poolTarget: options.poolTarget,
       memoryLimitMb: options.memoryLimitMb,
       maxInstances: options.maxInstances,
       loadTimeoutMs: options.loadTimeoutMs,
       idleTtlMs: options.idleTtlMs,
-      codeCache,
       onLog,
       onChange: notify,
-    })
+    }
+    // Tenant code runs in worker processes; with 0 workers, in this process (for measurement).
+    const isolates =
+      options.workers === 0
+        ? new IsolateExecutor({ ...limits, codeCache })
+        : new WorkerExecutor({
+            ...limits,
+            workers: options.workers,
+            workerMemoryMb: options.workerMemoryMb,
+            code: (hash) => codeCache.get(hash),
+            keepCode: (code) => void codeCache.put(code),
+          })
+    if (isolates instanceof WorkerExecutor) {
+      try {
+        await isolates.ready(WORKERS_START_MS)
+      } catch (error) {
+        await isolates.close(0)
+        throw error
+      }
+    }
     const extra =
       input.executors?.({
         code: (hash) => codeCache.get(hash),
