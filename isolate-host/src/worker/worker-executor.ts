@@ -121,6 +121,11 @@ export class WorkerExecutor implements Executor {
     return this.#slots
   }
 
+  /** The worker a module's calls go to, once it has had one. */
+  workerOf(module: string): WorkerSlot | undefined {
+    return this.#assigned.get(module)
+  }
+
   /** What the host could and could not arrange for its workers. */
   get sandbox(): SandboxPlan {
     return this.#plan

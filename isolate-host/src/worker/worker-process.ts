@@ -12,7 +12,7 @@ import { type InvokeParams, type InvokeResult, type LogEntry, microsSince } from
 import { CallFetch } from '../fetch-host.ts'
 import type { FromWorker, ToWorker, WorkerInvoke } from './protocol.ts'
 import { cgroupOomKilled, removeWorkerCgroup, type SandboxPlan, sandboxedCommand } from './sandbox.ts'
-import { busyThreads, type ThreadTimes, threadTimes } from './thread-cpu.ts'
+import { threadsBusyThroughout } from './thread-cpu.ts'
 import { fromWire } from './wire-error.ts'
 import type { WorkerConfig } from './worker-loop.ts'
 
@@ -69,14 +69,13 @@ interface PendingValidate {
 
 type Pending = PendingInvoke | PendingValidate
 
-/** Window over which a worker's threads are watched after a limit's answer, ms. */
+/** Window over which a worker's threads are watched after a limit's answer, ms, and readings within it. */
 const STUCK_WINDOW_MS = 60
-/** CPU a thread must burn within the window to count as still running tenant code, ms. */
-const STUCK_BUSY_MS = 40
-/** What V8 and Node print on a fatal out-of-memory. */
+const STUCK_SAMPLES = 6
 /** Signals that say the process was ended, not that it failed. */
 const ENDED_FROM_OUTSIDE: ReadonlySet<string> = new Set(['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP'])
-const OOM_TEXT = /out of memory|heap limit|Allocation failed|invalid table size|invalid array length|Zone/i
+/** What V8 and Node print on a fatal out-of-memory (heap statistics, the failed allocation, Node's own line). */
+const OOM_TEXT = /is_heap_oom = 1|Last few GCs|CALL_AND_RETRY_LAST|out of memory|heap limit|Allocation failed/i
 
 export class WorkerSlot {
   readonly index: number
@@ -382,12 +381,9 @@ export class WorkerSlot {
   async #checkStopped(child: ChildProcess, module: string): Promise<void> {
     const pid = child.pid
     if (pid === undefined) return
-    const before: ThreadTimes = threadTimes(pid)
-    await new Promise((resolve) => setTimeout(resolve, STUCK_WINDOW_MS))
+    const busy = await threadsBusyThroughout(pid, STUCK_SAMPLES, STUCK_WINDOW_MS / STUCK_SAMPLES)
     if (child !== this.#child || this.#state !== 'ready') return
-    const busy = busyThreads(before, threadTimes(pid), STUCK_BUSY_MS)
-    if (busy > this.inFlight)
-      this.#kill('a call answered for its limit was still running (V8 could not interrupt it)', module)
+    if (busy > this.inFlight) this.#kill('a call answered for its limit was still running (V8 could not interrupt it)', module)
   }
 
   #kill(reason: string, culprit: string | undefined): void {
