@@ -92,6 +92,8 @@ export class WorkerSlot {
   readonly #crashes: number[] = []
   #restartTimer: NodeJS.Timeout | undefined
   readonly #fetches = new Map<number, CallFetch>()
+  /** Checks under way that work answered for a limit has stopped. */
+  readonly #checks = new Set<Promise<void>>()
   /** The worker's last status report. */
   poolReady = 0
   poolTarget = 0
@@ -261,7 +263,9 @@ export class WorkerSlot {
           this.#take(message.id, 'invoke')
           pending.reject(error)
           if (error.code === 'DEADLINE_EXCEEDED' || error.breach !== undefined || error.code === 'RESOURCE_EXHAUSTED') {
-            void this.#checkStopped(child, pending.params.module)
+            const check = this.#checkStopped(child, pending.params.module)
+            this.#checks.add(check)
+            void check.finally(() => this.#checks.delete(check))
           }
         } else {
           this.#pending.delete(message.id)
@@ -384,6 +388,11 @@ export class WorkerSlot {
     const busy = await threadsBusyThroughout(pid, STUCK_SAMPLES, STUCK_WINDOW_MS / STUCK_SAMPLES)
     if (child !== this.#child || this.#state !== 'ready') return
     if (busy > this.inFlight) this.#kill('a call answered for its limit was still running (V8 could not interrupt it)', module)
+  }
+
+  /** Resolves once every check begun so far (that answered work stopped) has decided. */
+  async checked(): Promise<void> {
+    await Promise.all([...this.#checks])
   }
 
   #kill(reason: string, culprit: string | undefined): void {
