@@ -387,7 +387,8 @@ export class WorkerSlot {
     if (pid === undefined) return
     const busy = await threadsBusyThroughout(pid, STUCK_SAMPLES, STUCK_WINDOW_MS / STUCK_SAMPLES)
     if (child !== this.#child || this.#state !== 'ready') return
-    if (busy > this.inFlight) this.#kill('a call answered for its limit was still running (V8 could not interrupt it)', module)
+    if (busy > this.inFlight)
+      this.#kill('a call answered for its limit was still running (V8 could not interrupt it)', module)
   }
 
   /** Resolves once every check begun so far (that answered work stopped) has decided. */

@@ -66,7 +66,7 @@ t.test(
       const error = await failure(h.deploy(nested, `nested-${i}`, 'ts'))
       t.equal(error.code, 'COMPILE_ERROR')
       t.match(error.message, new RegExp(`^nested-${i}\\.ts does not compile: `))
-    t.comment(error.message.slice(0, 200))
+      t.comment(error.message.slice(0, 200))
     }
     const other = await h.deploy(
       'export function add(a: number, b: number): number { return a + b }',
