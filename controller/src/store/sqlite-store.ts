@@ -87,7 +87,8 @@ export class SqliteStore implements RegistryStore {
 
   static async open(dataDir: string): Promise<SqliteStore> {
     const blobDir = join(dataDir, 'code')
-    await mkdir(blobDir, { recursive: true })
+    // Made private to its user: isolate workers run as another (unprivileged) one and must not read it.
+    await mkdir(blobDir, { recursive: true, mode: 0o700 })
     const db = new DatabaseSync(join(dataDir, 'registry.db'))
     db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;')
     db.exec(SCHEMA)

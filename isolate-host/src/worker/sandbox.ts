@@ -89,7 +89,8 @@ export function sandboxedCommand(plan: SandboxPlan, name: string, memoryMb: numb
   if (plan.netns) command = ['unshare', '--net', '--', ...command]
   const group = plan.cgroup && workerCgroup(plan.cgroup, name, memoryMb)
   if (group) command = ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', join(group, 'cgroup.procs'), ...command]
-  return command
+  // Whatever put NODE_OPTIONS into the spawn (a test runner's process tracking does) stays out of the worker.
+  return ['env', '-u', 'NODE_OPTIONS', ...command]
 }
 
 function workerCgroup(cgroup: NonNullable<SandboxPlan['cgroup']>, name: string, memoryMb: number): string | undefined {
