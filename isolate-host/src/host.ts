@@ -192,7 +192,9 @@ export class Host {
         inFlight: sum('inFlight'),
         instances: all.flatMap((x) => x.instances),
       }
-      return { ...s, rssBytes: process.memoryUsage.rss(), cachedCode: codeCache.hashes(), draining: drain.draining }
+      // With worker processes, their memory is this host's too.
+      const rssBytes = process.memoryUsage.rss() + (isolates instanceof WorkerExecutor ? isolates.workersRssBytes() : 0)
+      return { ...s, rssBytes, cachedCode: codeCache.hashes(), draining: drain.draining }
     }
     registry = new RegistryClient({
       controller: options.controller,
