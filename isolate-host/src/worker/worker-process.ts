@@ -203,7 +203,13 @@ export class WorkerSlot {
     this.inFlight++
     this.busy.set(params.version, (this.busy.get(params.version) ?? 0) + 1)
     if (code !== undefined) this.#sent.add(codeHash)
-    this.#send(code === undefined ? { t: 'invoke', id, params: wire } : { t: 'invoke', id, params: wire, code })
+    const sent = this.#send(
+      code === undefined ? { t: 'invoke', id, params: wire } : { t: 'invoke', id, params: wire, code },
+    )
+    if (!sent) {
+      this.#take(id, 'invoke')
+      throw unavailable(`${this.name} is gone; the call did not start`, 'never')
+    }
     return promise
   }
 
