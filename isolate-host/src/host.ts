@@ -145,13 +145,10 @@ export class Host {
             code: (hash) => codeCache.get(hash),
             keepCode: (code) => void codeCache.put(code),
           })
+    // The host registers while its workers start (a second or so each): calls and deploy checks
+    // wait for them, and the warm pool shows in the status once they report it.
     if (isolates instanceof WorkerExecutor) {
-      try {
-        await isolates.ready(WORKERS_START_MS)
-      } catch (error) {
-        await isolates.close(0)
-        throw error
-      }
+      isolates.ready(WORKERS_START_MS).catch((error: Error) => process.stderr.write(`${error.message}\n`))
     }
     const extra =
       input.executors?.({
