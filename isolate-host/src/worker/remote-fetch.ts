@@ -1,14 +1,12 @@
 // fetch in a worker process, which has no network: the same CallFetch shape
 // as fetch-host.ts (worker-main.ts puts this module in its place), with every
 // request carried out by the host over the worker channel, under the call's
-// egress policy, checked again there. Limits on count and sizes hold here and
-// on the host.
+// egress policy, checked again there. The host's CallFetch (one per call
+// session) enforces the limits on count and sizes; nothing of undici is
+// loaded here.
 import type { EgressPolicy } from '../egress.ts'
-import { FETCH_LIMITS } from '../fetch-host.ts'
 import type { FetchSink } from '../generic-isolate.ts'
 import type { FromWorker } from './protocol.ts'
-
-export { FETCH_LIMITS }
 
 /** Open sessions (one per call that fetched), by id: answers from the host find their call here. */
 const sessions = new Map<number, CallFetch>()
@@ -30,7 +28,6 @@ export class CallFetch implements FetchSink {
   /** Made on the first fetch: most calls never fetch. */
   #session: number | undefined
   #closed = false
-  #requests = 0
 
   constructor(seq: number, policy: EgressPolicy, deliver: (id: number, answer: unknown[]) => void) {
     this.#seq = seq
@@ -40,14 +37,6 @@ export class CallFetch implements FetchSink {
 
   start(seq: number, id: number, url: unknown, method: unknown, headers: unknown, body: unknown): void {
     if (seq !== this.#seq || this.#closed) return
-    if (++this.#requests > FETCH_LIMITS.maxRequests) {
-      this.#deliver(id, ['error', `a call may make at most ${FETCH_LIMITS.maxRequests} fetches`])
-      return
-    }
-    if (typeof body === 'string' && body.length > FETCH_LIMITS.maxRequestBytes) {
-      this.#deliver(id, ['error', `request body over ${FETCH_LIMITS.maxRequestBytes} bytes`])
-      return
-    }
     if (this.#session === undefined) {
       this.#session = ++sessionIds
       sessions.set(this.#session, this)
