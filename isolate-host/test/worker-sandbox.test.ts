@@ -56,7 +56,7 @@ t.test('a worker process runs with least privilege (as root) or the host says wh
     .split('\n')
     .find((line) => /:memory:/.test(line) || line.startsWith('0::'))
   const path = group?.split(':')[2] ?? ''
-  const plan = executor.sandbox.cgroup
+  const plan = executor.sandbox?.cgroup
   t.ok(plan, 'a memory group')
   if (plan) {
     const base = plan.version === 1 ? '/sys/fs/cgroup/memory' : '/sys/fs/cgroup'

@@ -6,7 +6,7 @@
 // start and carries on without. The pieces are util-linux's own tools,
 // chained by exec so no extra process stays behind:
 //   sh -c 'echo $$ > CGROUP/cgroup.procs && exec "$@"' … unshare --net -- setpriv --reuid … -- node worker-main.ts
-import { spawnSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -25,19 +25,24 @@ export interface SandboxPlan {
 /** The unprivileged account workers run as. */
 const NOBODY = { uid: 65534, gid: 65534 }
 
-function works(command: string, args: string[]): boolean {
-  const result = spawnSync(command, args, { stdio: 'ignore', timeout: 5000 })
-  return result.status === 0
+/** Whether `command args` runs and exits 0 (asynchronously: the host's event loop keeps serving). */
+function works(command: string, args: string[]): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile(command, args, { timeout: 5000 }, (error) => resolve(error === null))
+  })
 }
 
-/** Finds out, once, what this host may do for its workers (a few ms: two tiny processes). */
-export function planSandbox(hostTag: string): SandboxPlan {
+/** Finds out, once, what this host may do for its workers (two tiny processes, run at once). */
+export async function planSandbox(hostTag: string): Promise<SandboxPlan> {
   const missing: string[] = []
   const root = process.getuid?.() === 0
-  const setpriv =
-    root && works('setpriv', ['--reuid', String(NOBODY.uid), '--regid', String(NOBODY.gid), '--clear-groups', 'true'])
+  const [setpriv, netns] = root
+    ? await Promise.all([
+        works('setpriv', ['--reuid', String(NOBODY.uid), '--regid', String(NOBODY.gid), '--clear-groups', 'true']),
+        works('unshare', ['--net', 'true']),
+      ])
+    : [false, false]
   if (!setpriv) missing.push('workers run as this user (switching to nobody needs root and setpriv)')
-  const netns = root && works('unshare', ['--net', 'true'])
   if (!netns) missing.push('workers share the host network namespace (unshare --net needs root)')
   const cgroup = root ? makeCgroupDir(hostTag) : undefined
   if (!cgroup) missing.push('workers have no OS memory cap (no writable cgroup memory controller)')

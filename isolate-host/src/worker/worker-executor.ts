@@ -59,7 +59,9 @@ export class WorkerExecutor implements Executor {
   readonly #slots: WorkerSlot[]
   /** Deploy checks only. */
   readonly #checker: WorkerSlot
-  readonly #plan: SandboxPlan
+  #plan: SandboxPlan | undefined
+  /** Settles once the sandbox plan is made and the workers were started under it. */
+  readonly #planned: Promise<void>
   readonly #assigned = new Map<string, WorkerSlot>()
   readonly #strikes = new Map<string, number[]>()
   readonly #quarantined = new Map<string, number>()
@@ -73,9 +75,7 @@ export class WorkerExecutor implements Executor {
     const count = options.workers ?? availableParallelism()
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`workers must be a positive integer, got ${count}`)
     this.#defaultLimits = defaultLimits({ memoryMb: options.memoryLimitMb })
-    this.#plan = planSandbox(String(process.pid))
     const warn = options.warn ?? ((line: string) => process.stderr.write(`${line}\n`))
-    for (const line of this.#plan.missing) warn(`isolate workers: ${line}`)
     const config = (poolTarget: number, maxInstances: number): WorkerConfig => ({
       poolTarget,
       memoryLimitMb: options.memoryLimitMb,
@@ -87,7 +87,6 @@ export class WorkerExecutor implements Executor {
       new WorkerSlot({
         index,
         config: workerConfig,
-        plan: this.#plan,
         memoryCapMb: options.workerMemoryMb ?? 4096,
         nodeArgs: workerNodeArgs(),
         code: options.code,
@@ -100,6 +99,12 @@ export class WorkerExecutor implements Executor {
     const instances = Math.max(1, Math.ceil(options.maxInstances / count))
     this.#slots = Array.from({ length: count }, (_, i) => slot(i + 1, config(pool, instances)))
     this.#checker = slot(0, config(1, 1))
+    this.#planned = planSandbox(String(process.pid)).then((plan) => {
+      this.#plan = plan
+      for (const line of plan.missing) warn(`isolate workers: ${line}`)
+      if (this.#closed) return
+      for (const s of [this.#checker, ...this.#slots]) s.start(plan)
+    })
   }
 
   /** Resolves once every worker has started (its warm pool filled); UNAVAILABLE past `withinMs`. */
@@ -130,8 +135,8 @@ export class WorkerExecutor implements Executor {
     return this.#assigned.get(module)
   }
 
-  /** What the host could and could not arrange for its workers. */
-  get sandbox(): SandboxPlan {
+  /** What the host could and could not arrange for its workers (once they were started). */
+  get sandbox(): SandboxPlan | undefined {
     return this.#plan
   }
 
@@ -274,7 +279,8 @@ export class WorkerExecutor implements Executor {
   async close(graceMs: number): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    await this.#planned
     await Promise.all([this.#checker, ...this.#slots].map((s) => s.close(graceMs)))
-    removeSandbox(this.#plan)
+    if (this.#plan) removeSandbox(this.#plan)
   }
 }

@@ -34,7 +34,6 @@ export interface CrashReport {
 export interface WorkerSlotOptions {
   index: number
   config: WorkerConfig
-  plan: SandboxPlan
   /** OS memory cap of the worker process, MiB (when the plan has a cgroup). */
   memoryCapMb: number
   /** Node flags the worker runs with. */
@@ -81,6 +80,7 @@ export class WorkerSlot {
   readonly index: number
   readonly #options: WorkerSlotOptions
   #child: ChildProcess | undefined
+  #plan: SandboxPlan | undefined
   #state: WorkerState = 'starting'
   #ready = Promise.withResolvers<void>()
   readonly #pending = new Map<number, Pending>()
@@ -109,6 +109,12 @@ export class WorkerSlot {
   constructor(options: WorkerSlotOptions) {
     this.index = options.index
     this.#options = options
+  }
+
+  /** Starts the worker process under `plan` (once the host knows what it may do). */
+  start(plan: SandboxPlan): void {
+    if (this.#plan || this.#state === 'closed') return
+    this.#plan = plan
     this.#spawn()
   }
 
@@ -126,7 +132,9 @@ export class WorkerSlot {
   }
 
   #spawn(): void {
-    const { plan, config, memoryCapMb, nodeArgs } = this.#options
+    const plan = this.#plan
+    if (!plan) return
+    const { config, memoryCapMb, nodeArgs } = this.#options
     const [command, ...args] = sandboxedCommand(plan, this.name, memoryCapMb, [
       process.execPath,
       ...nodeArgs,
@@ -420,10 +428,11 @@ export class WorkerSlot {
     const killed = this.#killedFor
     const how = signal ? `signal ${signal}` : `exit code ${code}`
     const memory =
-      killed === undefined && (OOM_TEXT.test(this.#stderr) || cgroupOomKilled(this.#options.plan, this.name))
+      killed === undefined &&
+      (OOM_TEXT.test(this.#stderr) || (this.#plan !== undefined && cgroupOomKilled(this.#plan, this.name)))
     // A fatal error of the process itself, not an end from outside (kill -9, a shutdown).
     const fatal = killed === undefined && (memory || (signal === null ? code !== 0 : !ENDED_FROM_OUTSIDE.has(signal)))
-    removeWorkerCgroup(this.#options.plan, this.name)
+    if (this.#plan) removeWorkerCgroup(this.#plan, this.name)
     const reason = killed?.reason ?? (memory ? `out of memory, ${how}` : how)
     const calls = [...this.#pending].filter((e): e is [number, PendingInvoke] => e[1].kind === 'invoke')
     const checks = [...this.#pending].filter((e): e is [number, PendingValidate] => e[1].kind === 'validate')
