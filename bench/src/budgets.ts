@@ -32,6 +32,25 @@ export function checkBudgets(r: Omit<BenchResults, 'budgets'>): BudgetRow[] {
     })
   } else rows.push(missing(poolWhat, poolBudget, pool && isSkipped(pool) ? pool.skipped : 'not run'))
 
+  // A/B in one run: the same executor in this process, and in a worker process (the IPC hop included).
+  const poolWorkers = find(r.cold, 'ivm-pool-workers')
+  const measured = (m: Result | undefined) => (m && !isSkipped(m) ? m : undefined)
+  const warmBefore = measured(find(r.peer.warm, 'ivm-pool-warm'))
+  const warmAfter = measured(find(r.peer.warm, 'ivm-pool-workers-warm'))
+  const abWhat = 'host-side warm call and pool cold start after worker processes'
+  const coldBefore = measured(pool)
+  const coldAfter = measured(poolWorkers)
+  if (coldBefore && coldAfter && warmBefore && warmAfter) {
+    const coldRatio = coldAfter.p50 / coldBefore.p50
+    const warmRatio = warmAfter.p50 / warmBefore.p50
+    rows.push({
+      what: abWhat,
+      measured: `cold ${ms(coldAfter.p50)} = ${coldRatio.toFixed(2)} × ${ms(coldBefore.p50)}; warm ${ms(warmAfter.p50)} = ${warmRatio.toFixed(2)} × ${ms(warmBefore.p50)}`,
+      budget: '≤ 1.2 × before (A/B in one run)',
+      verdict: verdict(coldRatio <= 1.2 && warmRatio <= 1.2),
+    })
+  } else rows.push(missing(abWhat, '≤ 1.2 × before (A/B in one run)', 'not run'))
+
   const fresh = find(r.cold, 'osiris-fresh')
   const freshWhat = 'end-to-end first call of a freshly deployed function'
   if (fresh && !isSkipped(fresh)) {

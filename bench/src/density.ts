@@ -1,10 +1,11 @@
 // Density: the RSS of one isolate host holding N warm instances of distinct
 // functions. A bench-owned `osiris start` (capacity above the largest N, no
 // idle expiry) gets one module per function deployed and called once, so each
-// holds a specialized isolate; the host's RSS is read from /proc by its pid.
+// holds a specialized isolate; the RSS of the host and its isolate worker
+// processes is read from /proc, by the host's pid and its children.
 import { checkEight, moduleSource } from './cold/source.ts'
 import { OsirisPlatform } from './e2e/platform.ts'
-import { rssOf } from './processes.ts'
+import { treeRssOf } from './processes.ts'
 
 export interface DensityPoint {
   instances: number
@@ -26,7 +27,7 @@ export async function measureDensity(counts: readonly number[], log: (line: stri
   try {
     await osiris.poolFull()
     const pid = await osiris.hostPid()
-    const baselineRssBytes = (await rssOf(pid)) ?? 0
+    const baselineRssBytes = (await treeRssOf(pid)) ?? 0
     const points: DensityPoint[] = []
     let made = 0
     for (const target of [...counts].sort((a, b) => a - b)) {
@@ -37,9 +38,11 @@ export async function measureDensity(counts: readonly number[], log: (line: stri
         made += batch.length
       }
       const host = await instancesAtLeast(osiris, target)
-      const rssBytes = (await rssOf(pid)) ?? host.rssBytes
+      const rssBytes = (await treeRssOf(pid)) ?? host.rssBytes
       points.push({ instances: host.instances, rssBytes, reportedRssBytes: host.rssBytes })
-      log(`  ${target} warm instances: host RSS ${(rssBytes / 2 ** 20).toFixed(0)} MiB (${Date.now() - started} ms)`)
+      log(
+        `  ${target} warm instances: host + workers RSS ${(rssBytes / 2 ** 20).toFixed(0)} MiB (${Date.now() - started} ms)`,
+      )
     }
     return { baselineRssBytes, points }
   } finally {

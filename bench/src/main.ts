@@ -58,16 +58,25 @@ const skippedAfterError = (id: string, label: string): Result => ({
   skipped: 'failed in this run (see errors)',
 })
 
-async function coldInProcess(): Promise<{ results: Result[]; warm?: Measurement }> {
+async function coldInProcess(): Promise<{ results: Result[]; warm: Measurement[] }> {
   const results: Result[] = []
-  let warm: Measurement | undefined
+  const warm: Measurement[] = []
   const steps: [string, string, () => Promise<Measurement>][] = [
     [
       'ivm-pool',
       'isolated-vm warm pool (Osiris IsolateExecutor)',
       async () => {
         const pool = await measureIvmPool(plan.poolCold, plan.warmup / 10)
-        warm = pool.warm
+        warm.push(pool.warm)
+        return pool.cold
+      },
+    ],
+    [
+      'ivm-pool-workers',
+      'isolated-vm warm pool through a worker process (Osiris WorkerExecutor)',
+      async () => {
+        const pool = await measureIvmPool(plan.poolCold, plan.warmup / 10, 'workers')
+        warm.push(pool.warm)
         return pool.cold
       },
     ],
@@ -80,7 +89,7 @@ async function coldInProcess(): Promise<{ results: Result[]; warm?: Measurement 
     const m = await section(`cold start: ${label}`, run, 'cold')
     results.push(m ?? skippedAfterError(id, label))
   }
-  return warm ? { results, warm } : { results }
+  return { results, warm }
 }
 
 log(`Osiris bench (${plan.mode} run), writing to ${outDir}`)
@@ -119,6 +128,7 @@ try {
   const pick = (id: string): Result[] => (byId.has(id) ? [byId.get(id) as Result] : [])
   const cold: Result[] = [
     ...pick('ivm-pool'),
+    ...pick('ivm-pool-workers'),
     e2e?.fresh ?? skippedAfterError('osiris-fresh', 'Osiris first call of a freshly deployed function (end to end)'),
     ...(e2e ? [e2e.freshHost] : []),
     peer?.loaderCold ??
@@ -138,7 +148,7 @@ try {
     cold,
     containers,
     peer: {
-      warm: peer ? [peer.warm, peer.loaderWarm, ...(inProcess.warm ? [inProcess.warm] : [])] : [],
+      warm: peer ? [peer.warm, peer.loaderWarm, ...inProcess.warm] : inProcess.warm,
       throughput: peer?.throughput ?? [],
     },
     endToEnd: { warm: e2e?.warm ?? [], throughput: e2e?.throughput ?? [] },

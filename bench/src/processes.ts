@@ -100,6 +100,22 @@ export async function stopAll(): Promise<void> {
 }
 
 /** RSS of a process from /proc, in bytes; undefined where /proc is missing. */
+/**
+ * RSS of `pid` and its child processes (an isolate host's worker processes),
+ * bytes; undefined when `pid` cannot be read.
+ */
+export async function treeRssOf(pid: number): Promise<number | undefined> {
+  const own = await rssOf(pid)
+  if (own === undefined) return undefined
+  const { readFile } = await import('node:fs/promises')
+  let children: number[] = []
+  try {
+    children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).split(/\s+/).filter(Boolean).map(Number)
+  } catch {}
+  const theirs = await Promise.all(children.map((child) => treeRssOf(child)))
+  return own + theirs.reduce<number>((sum, rss) => sum + (rss ?? 0), 0)
+}
+
 export async function rssOf(pid: number): Promise<number | undefined> {
   const { readFile } = await import('node:fs/promises')
   try {

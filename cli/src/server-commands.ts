@@ -49,6 +49,7 @@ Options:
   --pool N           warm isolates each host keeps ready (default 8)
   --idle-ttl MS      a host disposes function instances idle this long (default 300000)
   --capacity N       most function instances per host (default 1000)
+  --workers N        isolate worker processes per host (default: the number of cores)
 ${CONTAINER_OPTIONS}
 ${CONTROLLER_OPTIONS}`
 
@@ -72,6 +73,11 @@ Options:
   --memory MB        heap limit per isolate (default 128)
   --idle-ttl MS      dispose function instances idle this long (default 300000)
   --capacity N       most function instances at once (default 1000)
+  --workers N        isolate worker processes tenant code runs in (default: the
+                     number of cores); each has its own warm pool, a crash ends
+                     in its worker. 0 runs tenant code in the host process (for
+                     measurement only: no second isolation layer)
+  --worker-memory MB OS memory cap of each worker process (default 4096)
 ${CONTAINER_OPTIONS}
   --metrics ADDR     serve Prometheus metrics at http://ADDR/metrics (port 0 picks one);
                      anything but loopback needs --metrics-token
@@ -105,6 +111,7 @@ const TLS_FLAGS = {
 } as const
 
 const HOST_TUNING_FLAGS = {
+  workers: { type: 'string' },
   pool: { type: 'string' },
   'idle-ttl': { type: 'string' },
   capacity: { type: 'string' },
@@ -161,9 +168,17 @@ function hostTuningArgs(values: Values): string[] {
   return Object.keys(HOST_TUNING_FLAGS).flatMap((flag) => {
     const v = text(values, flag)
     if (v === undefined) return []
-    positiveInt(`--${flag}`, v)
+    if (flag === 'workers') workerCount(v)
+    else positiveInt(`--${flag}`, v)
     return [`--${flag}`, v]
   })
+}
+
+/** --workers: an integer ≥ 0 (0: tenant code in the host process). */
+function workerCount(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  if (!/^\d+$/.test(value)) throw new UsageError(`--workers takes an integer ≥ 0, got "${value}"`)
+  return Number(value)
 }
 
 /** Container flags passed on to each supervised host child. */
@@ -373,6 +388,7 @@ export async function host(argv: string[]): Promise<void> {
       advertise: { type: 'string' },
       id: { type: 'string' },
       memory: { type: 'string' },
+      'worker-memory': { type: 'string' },
       token: { type: 'string' },
       metrics: { type: 'string' },
       'metrics-token': { type: 'string' },
@@ -392,6 +408,8 @@ export async function host(argv: string[]): Promise<void> {
       listen: values.listen,
       advertise: values.advertise,
       hostId: values.id,
+      workers: workerCount(values.workers),
+      workerMemoryMb: positiveInt('--worker-memory', values['worker-memory']),
       poolTarget: positiveInt('--pool', values.pool),
       memoryLimitMb: positiveInt('--memory', values.memory),
       idleTtlMs: positiveInt('--idle-ttl', values['idle-ttl']),

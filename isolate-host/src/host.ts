@@ -26,6 +26,7 @@ import { IsolateExecutor } from './isolate-executor.ts'
 import { HostMetrics } from './metrics.ts'
 import { type HostOptions, type ResolvedHostOptions, resolveHostOptions } from './options.ts'
 import { RegistryClient } from './registry-client.ts'
+import { WorkerExecutor } from './worker/worker-executor.ts'
 
 /** What a host lends the executors it is given (see `StartHostOptions.executors`). */
 export interface ExecutorContext {
@@ -48,6 +49,9 @@ export interface StartHostOptions extends HostOptions {
    */
   executors?: (context: ExecutorContext) => Executor[]
 }
+
+/** How long the isolate workers may take to start before the host gives up, ms. */
+const WORKERS_START_MS = 60_000
 
 /** After the controller's drain ack, how long no new call must arrive before the host leaves. */
 const DRAIN_QUIET_MS = 100
@@ -94,7 +98,8 @@ export class Host {
   readonly id: string
   readonly address: string
   readonly options: ResolvedHostOptions
-  readonly isolates: IsolateExecutor
+  /** JS/TS: in worker processes, or (0 workers) in this process. */
+  readonly isolates: IsolateExecutor | WorkerExecutor
   /** The executors given to `start`, beside the isolates. */
   readonly extra: readonly Executor[]
   readonly #server: grpc.Server
@@ -119,7 +124,7 @@ export class Host {
     address: string,
     server: grpc.Server,
     health: HealthService,
-    isolates: IsolateExecutor,
+    isolates: IsolateExecutor | WorkerExecutor,
     extra: readonly Executor[],
     registry: RegistryClient,
     drain: { draining: boolean; acked: () => void },
@@ -150,16 +155,31 @@ export class Host {
     }, options.codeCacheBytes)
     // Function console output goes to the controller (`osiris logs`) unless the caller takes it.
     const onLog = input.onLog ?? ((entry: LogEntry) => registry?.log(entry))
-    const isolates = new IsolateExecutor({
+    const limits = {
       poolTarget: options.poolTarget,
       memoryLimitMb: options.memoryLimitMb,
       maxInstances: options.maxInstances,
       loadTimeoutMs: options.loadTimeoutMs,
       idleTtlMs: options.idleTtlMs,
-      codeCache,
       onLog,
       onChange: notify,
-    })
+    }
+    // Tenant code runs in worker processes; with 0 workers, in this process (for measurement).
+    const isolates =
+      options.workers === 0
+        ? new IsolateExecutor({ ...limits, codeCache })
+        : new WorkerExecutor({
+            ...limits,
+            workers: options.workers,
+            workerMemoryMb: options.workerMemoryMb,
+            code: (hash) => codeCache.get(hash),
+            keepCode: (code) => void codeCache.put(code),
+          })
+    // The host registers while its workers start (a second or so each): calls and deploy checks
+    // wait for them, and the warm pool shows in the status once they report it.
+    if (isolates instanceof WorkerExecutor) {
+      isolates.ready(WORKERS_START_MS).catch((error: Error) => process.stderr.write(`${error.message}\n`))
+    }
     const extra =
       input.executors?.({
         code: (hash) => codeCache.get(hash),
@@ -205,7 +225,9 @@ export class Host {
         inFlight: sum('inFlight'),
         instances: all.flatMap((x) => x.instances),
       }
-      return { ...s, rssBytes: process.memoryUsage.rss(), cachedCode: codeCache.hashes(), draining: drain.draining }
+      // With worker processes, their memory is this host's too.
+      const rssBytes = process.memoryUsage.rss() + (isolates instanceof WorkerExecutor ? isolates.workersRssBytes() : 0)
+      return { ...s, rssBytes, cachedCode: codeCache.hashes(), draining: drain.draining }
     }
     registry = new RegistryClient({
       controller: options.controller,

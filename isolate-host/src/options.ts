@@ -1,6 +1,7 @@
 // Host options: what an operator may set (units in the names, defaults below),
 // resolved once into a frozen, fully specified object.
 import { randomUUID } from 'node:crypto'
+import { availableParallelism } from 'node:os'
 import type { TlsFiles } from '@osiris/proto'
 
 export interface HostOptions {
@@ -17,6 +18,14 @@ export interface HostOptions {
    * and key, and the cluster CA. Default: none (plaintext).
    */
   tls?: TlsFiles
+  /**
+   * Isolate worker processes tenant code runs in (worker/). Default: the number
+   * of cores. 0 runs tenant code in the host process itself, with no second
+   * isolation layer: for measurement only.
+   */
+  workers?: number
+  /** OS memory cap of each isolate worker process (cgroup), MiB. Default 4096. */
+  workerMemoryMb?: number
   /** Generic isolates kept ready. Default 8. */
   poolTarget?: number
   /** Heap limit per isolate, MiB. Default 128. */
@@ -61,6 +70,12 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return v
 }
 
+function atLeastZero(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback
+  if (!Number.isInteger(v) || v < 0) throw new RangeError(`${name} must be an integer ≥ 0, got ${v}`)
+  return v
+}
+
 export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
   return Object.freeze({
     controller: options.controller,
@@ -71,6 +86,8 @@ export function resolveHostOptions(options: HostOptions): ResolvedHostOptions {
     advertise: options.advertise,
     tls: options.tls,
     hostId: options.hostId ?? `host-${randomUUID().slice(0, 8)}`,
+    workers: atLeastZero('workers', options.workers, availableParallelism()),
+    workerMemoryMb: positive('workerMemoryMb', options.workerMemoryMb, 4096),
     poolTarget: positive('poolTarget', options.poolTarget, 8),
     memoryLimitMb: positive('memoryLimitMb', options.memoryLimitMb, 128),
     maxInstances: positive('maxInstances', options.maxInstances, 1000),

@@ -6,27 +6,61 @@
 // package does not export (and nothing may import bench).
 import { CodeCache, hashCode } from '../../../isolate-host/src/code-cache.ts'
 import { IsolateExecutor } from '../../../isolate-host/src/isolate-executor.ts'
+import { WorkerExecutor } from '../../../isolate-host/src/worker/worker-executor.ts'
 import { type Measurement, sample, summarize } from '../measure.ts'
 import { checkEight, moduleSource } from './source.ts'
 
-export async function measureIvmPool(n: number, warmup: number): Promise<{ cold: Measurement; warm: Measurement }> {
+/**
+ * Where the executor runs tenant code: `in-process` (IsolateExecutor in this
+ * process, as before worker processes) or `workers` (WorkerExecutor: the
+ * same executor in worker processes, the time measured on this side of the
+ * IPC hop). Both are measured in one run, for the A/B budget.
+ */
+export type PoolPath = 'in-process' | 'workers'
+
+export async function measureIvmPool(
+  n: number,
+  warmup: number,
+  path: PoolPath = 'in-process',
+): Promise<{ cold: Measurement; warm: Measurement }> {
   const codeCache = new CodeCache(async (hash) => {
     throw new Error(`code ${hash} should already be cached by validate()`)
   }, 64 << 20)
-  const executor = new IsolateExecutor({
+  const options = {
     poolTarget: 8,
     memoryLimitMb: 128,
     maxInstances: n + warmup + 10,
     loadTimeoutMs: 1000,
-    codeCache,
     onLog: () => {},
     onChange: () => {},
-  })
+  }
+  const inProcess = path === 'in-process' ? new IsolateExecutor({ ...options, codeCache }) : undefined
+  const workers =
+    path === 'workers'
+      ? new WorkerExecutor({
+          ...options,
+          code: (hash) => codeCache.get(hash),
+          keepCode: (code) => void codeCache.put(code),
+          warn: () => {},
+        })
+      : undefined
+  const executor = inProcess ?? workers
+  if (!executor) throw new Error(`unknown path ${path}`)
+  await workers?.ready()
+  /** Untimed, between samples: the pool back at its target, as on a host between bursts. */
+  const poolFull = async (): Promise<void> => {
+    if (inProcess) return inProcess.pool.filled()
+    const deadline = Date.now() + 30_000
+    while (executor.status().poolReady < executor.status().poolTarget && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+  }
   const warm: number[] = []
+  const tag = path === 'workers' ? '-workers' : ''
   try {
     const cold = await sample(n, warmup, async (i) => {
-      const { code } = await executor.validate('js', moduleSource(`pool ${i}`), `m${i}.js`)
-      await executor.pool.filled()
+      const { code } = await executor.validate('js', moduleSource(`pool ${path} ${i}`), `m${i}.js`)
+      await poolFull()
       const params = {
         callId: `c${i}`,
         functionName: 'addNumbers',
@@ -38,14 +72,19 @@ export async function measureIvmPool(n: number, warmup: number): Promise<{ cold:
       }
       const first = await executor.invoke(params)
       if (!first.coldStart) throw new Error('expected a cold start from the warm pool')
-      checkEight(JSON.parse(first.result), 'isolated-vm pool')
+      checkEight(JSON.parse(first.result), `isolated-vm pool (${path})`)
       const again = await executor.invoke(params)
       if (i >= 0) warm.push(again.durationUs / 1000)
       return first.durationUs / 1000
     })
+    const where = path === 'workers' ? ', through a worker process' : ''
     return {
-      cold: summarize('ivm-pool', 'isolated-vm from the Osiris warm pool (specialize + first call)', cold),
-      warm: summarize('ivm-pool-warm', 'isolated-vm warm instance, host-side call', warm),
+      cold: summarize(
+        `ivm-pool${tag}`,
+        `isolated-vm from the Osiris warm pool (specialize + first call${where})`,
+        cold,
+      ),
+      warm: summarize(`ivm-pool${tag}-warm`, `isolated-vm warm instance, host-side call${where}`, warm),
     }
   } finally {
     await executor.close(0)

@@ -150,7 +150,8 @@ export class SqliteStore implements RegistryStore {
     const blobDir = join(dataDir, 'code')
     const dbPath = join(dataDir, 'registry.db')
     try {
-      await mkdir(blobDir, { recursive: true })
+      // Made private to its user: isolate workers run as another (unprivileged) one and must not read it.
+      await mkdir(blobDir, { recursive: true, mode: 0o700 })
       await removeLeftovers(blobDir)
     } catch (error) {
       throw await openError(error, blobDir, dataDir)
