@@ -70,6 +70,19 @@ export async function attack() {
     },
   },
   {
+    name: "Promise.prototype.then hijacked to reject isolated-vm's own wait on invoke with its memory-limit text",
+    // isolated-vm waits on invoke's promise with V8's Then and Catch; were Catch to call `then` by name,
+    // the tenant would be handed isolated-vm's rejection callback. It is not (and the host would answer
+    // FUNCTION_ERROR, no breach, if it were).
+    source: `const realThen = Promise.prototype.then
+Promise.prototype.then = function (onFulfilled, onRejected) {
+  if (onFulfilled === undefined && typeof onRejected === 'function') onRejected(new Error(${JSON.stringify(ISOLATE_MEMORY)}))
+  return realThen.call(this, onFulfilled, onRejected)
+}
+export function attack() { return 'answered' }`,
+    expect: { result: 'answered' },
+  },
+  {
     name: "a function throwing isolated-vm's own error texts is the function's error, no breach",
     source: `export function attack(which) { throw new Error(which) }`,
     args: [ISOLATE_MEMORY],
