@@ -39,6 +39,13 @@ def not_json():
     return float("nan")
 `
 
+const LATE_PY = `import time
+
+def late():
+    print("before the deadline", flush=True)
+    time.sleep(60)
+`
+
 const EDGES_PY = `raise RuntimeError("configuration missing")
 
 def never_loads():
@@ -50,6 +57,7 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 writeFileSync(join(dir, 'math.py'), MATH_PY)
 writeFileSync(join(dir, 'tools.py'), TOOLS_PY)
 writeFileSync(join(dir, 'edges.py'), EDGES_PY)
+writeFileSync(join(dir, 'late.py'), LATE_PY)
 writeFileSync(join(dir, 'empty.py'), 'X = 1\n\ndef _hidden():\n    return X\n')
 writeFileSync(join(dir, 'broken.py'), 'def fine():\n    return 1\n\ndef broken(:\n    pass\n')
 
@@ -150,6 +158,25 @@ t.test('with a container engine', async (t) => {
       )
     },
   )
+
+  t.test('a line printed before a run-over reaches osiris logs; the limit is reported as set', async (t) => {
+    const deployed = await runCli(['deploy', join(dir, 'late.py'), '--timeout', '2s'], env)
+    t.equal(deployed.code, 0, deployed.stderr)
+    const cli = await runCli(['call', 'late'], env)
+    t.equal(cli.code, 1)
+    t.equal(
+      cli.stderr,
+      'error DEADLINE_EXCEEDED: function "late" ran past its 2000 ms limit; its container was killed\n',
+    )
+    const logs = await runCli(['logs', 'late'], env)
+    t.match(logs.stdout, /info {2}v\d+ \S+ before the deadline\n/)
+    const raised = await runCli(['logs', 'explode'], env)
+    t.match(
+      raised.stdout,
+      /error v\d+ \S+ Traceback \(most recent call last\):\n/,
+      'the traceback of a raise is logged',
+    )
+  })
 
   t.test('a module with no public functions is INVALID_ARGUMENT', async (t) => {
     const cli = await runCli(['deploy', join(dir, 'empty.py')], env)
