@@ -7,7 +7,7 @@
 // chained by exec so no extra process stays behind:
 //   sh -c 'echo $$ > CGROUP/cgroup.procs && exec "$@"' … unshare --net -- setpriv --reuid … -- node worker-main.ts
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 /** What the host could arrange for its workers. */
@@ -58,6 +58,7 @@ function makeCgroupDir(hostTag: string): SandboxPlan['cgroup'] {
     const marker = version === 1 ? join(base, 'memory.limit_in_bytes') : join(base, 'cgroup.controllers')
     if (!existsSync(marker)) continue
     if (version === 2 && !readFileSync(marker, 'utf8').split(/\s+/).includes('memory')) continue
+    sweepStale(base)
     try {
       const dir = join(base, `osiris-${hostTag}`)
       mkdirSync(dir, { recursive: true })
@@ -69,6 +70,19 @@ function makeCgroupDir(hostTag: string): SandboxPlan['cgroup'] {
     } catch {}
   }
   return undefined
+}
+
+/** Removes the (empty) memory groups of hosts that are gone without closing (killed). */
+function sweepStale(base: string): void {
+  for (const entry of readdirSync(base)) {
+    const pid = /^osiris-(\d+)$/.exec(entry)?.[1]
+    if (!pid || existsSync(`/proc/${pid}`)) continue
+    const dir = join(base, entry)
+    try {
+      for (const worker of readdirSync(dir)) if (worker.startsWith('worker-')) rmdirSync(join(dir, worker))
+      rmdirSync(dir)
+    } catch {}
+  }
 }
 
 /**

@@ -162,7 +162,10 @@ export class WorkerSlot {
       process.stderr.write(chunk.replace(/^(?=.)/gm, `[${this.name} pid ${child.pid}] `))
     })
     child.on('message', (message: FromWorker) => this.#onMessage(child, message))
-    child.on('error', (error) => process.stderr.write(`${this.name} could not start: ${error.message}\n`))
+    child.on('error', (error) => {
+      // A close sent while the process was still starting can fail to write (EPIPE): it is being ended anyway.
+      if (this.#state !== 'closed') process.stderr.write(`${this.name}: ${error.message}\n`)
+    })
     child.on('exit', (code, signal) => this.#onExit(child, code, signal))
   }
 
