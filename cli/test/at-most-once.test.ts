@@ -8,16 +8,31 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, OsirisError } from '@osiris/sdk'
 import t from 'tap'
-import { alive, eventually, startPlatform } from './helpers/platform.ts'
+import { alive, eventually, Platform, spawnOsiris } from './helpers/platform.ts'
 import { SideEffects } from './helpers/side-effects.ts'
 
 const MAX_FN_INSTANCES = 4
 const dir = mkdtempSync(join(tmpdir(), 'osiris-once-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 const effects = await SideEffects.start(t)
-const platform = await startPlatform(t, join(dir, 'data'), [
-  ...['--hosts', '3', '--max-fn-instances', String(MAX_FN_INSTANCES), '--heartbeat-timeout', '1500'],
-])
+// Started as startPlatform does, with more time to get ready: three hosts on a busy 2-core machine.
+const platform = new Platform(
+  spawnOsiris([
+    'start',
+    ...['--port', '0', '--http-port', '0', '--data-dir', join(dir, 'data'), '--pool', '4'],
+    ...['--hosts', '3', '--max-fn-instances', String(MAX_FN_INSTANCES), '--heartbeat-timeout', '1500'],
+    '--no-containers',
+  ]),
+)
+t.teardown(() => platform.stop('SIGTERM'))
+const listening = await platform.waitFor(
+  /^controller listening on (\S+) \(gRPC\) and http:\/\/(\S+) \(HTTP\)/,
+  0,
+  90_000,
+)
+platform.grpc = listening[1] ?? ''
+platform.http = listening[2] ?? ''
+await platform.waitFor(/^Osiris is ready/, 0, 90_000)
 const osiris = connect(platform.grpc)
 t.teardown(() => osiris.close())
 await eventually(async () => (await osiris.hosts()).length === 3, 10_000, 'three hosts')
