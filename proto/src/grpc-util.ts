@@ -88,7 +88,8 @@ export function connected(client: grpc.Client, deadlineMs: number, signal?: Abor
       const state = channel.getConnectivityState(true)
       if (state === grpc.connectivityState.READY) finish(true)
       else if (state === grpc.connectivityState.SHUTDOWN) finish(false)
-      else channel.watchConnectivityState(state, deadlineMs, () => watch())
+      // An error means the deadline passed with the state unchanged: not connected in time.
+      else channel.watchConnectivityState(state, deadlineMs, (error) => (error ? finish(false) : watch()))
     }
     watch()
   })
