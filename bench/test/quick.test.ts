@@ -50,8 +50,9 @@ t.test('the JSON holds raw samples, the environment and the budgets', async (t) 
   t.same(results.errors, [], 'no section failed')
   t.match(results.environment, { cores: Number, node: /^v24\./, isolatedVm: /^\d/, workerd: /^\d/, cpuModel: String })
   const ids = results.cold.map((r) => r.id)
-  t.same(ids.slice(0, 8), [
+  t.same(ids.slice(0, 9), [
     'ivm-pool',
+    'ivm-pool-workers',
     'osiris-fresh',
     'osiris-fresh-host',
     'workerd-loader-cold',
@@ -60,7 +61,7 @@ t.test('the JSON holds raw samples, the environment and the budgets', async (t) 
     'worker',
     'spawn',
   ])
-  for (const r of results.cold.slice(0, 8)) {
+  for (const r of results.cold.slice(0, 9)) {
     t.ok('samples' in r && r.samples.length > 0 && r.samples.every((v) => v > 0), `${r.id} has raw samples`)
   }
   t.same(
@@ -73,7 +74,7 @@ t.test('the JSON holds raw samples, the environment and the budgets', async (t) 
     else t.ok(r.samples.length > 0 && r.samples.every((v) => v > 0), `${r.id} has raw samples`)
   }
   t.same(
-    results.cold.slice(8).map((r) => r.id),
+    results.cold.slice(9).map((r) => r.id),
     ['docker-run', 'container-warm'],
     'the container rows are in the cold-start table (and chart)',
   )
@@ -93,8 +94,13 @@ t.test('the JSON holds raw samples, the environment and the budgets', async (t) 
     ['echo-warm-c16', 'relay-warm-c16', 'osiris-warm-c16', 'echo-warm-c64', 'relay-warm-c64', 'osiris-warm-c64'],
   )
   t.ok(results.peer.warm.some((m) => m.id === 'workerd-warm'))
+  t.ok(
+    results.peer.warm.some((m) => m.id === 'ivm-pool-warm') &&
+      results.peer.warm.some((m) => m.id === 'ivm-pool-workers-warm'),
+  )
   t.ok('points' in results.density && results.density.points.length === 2, 'two density points')
-  t.equal(results.budgets.length, 6, 'one row per budget in DESIGN.md')
+  // DESIGN.md's first six budgets, and the worker processes' A/B (host side, in one run).
+  t.equal(results.budgets.length, 7, 'one row per budget in DESIGN.md that bench measures')
 })
 
 t.test('the markdown has every section, and the SVG charts the cold starts', async (t) => {

@@ -49,7 +49,7 @@ Options:
   --pool N           warm isolates each host keeps ready (default 8)
   --idle-ttl MS      a host disposes function instances idle this long (default 300000)
   --capacity N       most function instances per host (default 1000)
-  --workers N        isolate worker processes per host (default: the number of cores)
+  --workers N        isolate worker processes per host (default 0: tenant code in the host)
 ${CONTAINER_OPTIONS}
 ${CONTROLLER_OPTIONS}`
 
@@ -73,10 +73,9 @@ Options:
   --memory MB        heap limit per isolate (default 128)
   --idle-ttl MS      dispose function instances idle this long (default 300000)
   --capacity N       most function instances at once (default 1000)
-  --workers N        isolate worker processes tenant code runs in (default: the
-                     number of cores); each has its own warm pool, a crash ends
-                     in its worker. 0 runs tenant code in the host process (for
-                     measurement only: no second isolation layer)
+  --workers N        isolate worker processes tenant code runs in (default 0:
+                     in the host process); each has its own warm pool, and a
+                     crash ends in its worker (see isolate-host/README.md)
   --worker-memory MB OS memory cap of each worker process (default 4096)
 ${CONTAINER_OPTIONS}
   --metrics ADDR     serve Prometheus metrics at http://ADDR/metrics (port 0 picks one);

@@ -74,10 +74,12 @@ export class IsolateExecutor implements Executor {
     return this.#pool
   }
 
-  async validate(runtime: string, source: string, filename: string) {
+  /** `stripped`: for `ts`, the JavaScript already stripped from `source` (validate.ts). */
+  async validate(runtime: string, source: string, filename: string, stripped?: string) {
     const response = await validateModule(runtime, source, filename, {
       memoryLimitMb: this.#options.memoryLimitMb,
       timeoutMs: this.#options.loadTimeoutMs,
+      ...(stripped === undefined ? {} : { stripped }),
     })
     this.#options.codeCache.put(response.code)
     return response

@@ -43,6 +43,12 @@ export interface ValidateOptions {
   memoryLimitMb: number
   /** Limit for the module's top-level code, in milliseconds. */
   timeoutMs: number
+  /**
+   * For `ts`: the JavaScript already stripped from `source` elsewhere (a worker
+   * strips in a disposable thread of its own). The TypeScript source is still
+   * read for what stripping removes (`name?` parameters).
+   */
+  stripped?: string
 }
 
 export async function validateModule(
@@ -54,7 +60,7 @@ export async function validateModule(
   if (!isIsolateRuntime(runtime)) {
     throw new OsirisError('INVALID_ARGUMENT', `runtime "${runtime}" is not served by isolates (use js or ts)`)
   }
-  const javascript = runtime === 'ts' ? stripTypes(source, filename) : source
+  const javascript = runtime === 'ts' ? (options.stripped ?? stripTypes(source, filename)) : source
   const shape = readModuleShape(javascript, filename, runtime === 'ts' ? source : undefined)
   if (shape.functions.length === 0) {
     throw new OsirisError('INVALID_ARGUMENT', `${filename} defines no functions to deploy`)

@@ -100,7 +100,10 @@ async function validate(id: number, runtime: string, source: string, filename: s
   try {
     // TypeScript is stripped by the disposable stripper; the rest is the executor's own validation.
     const javascript = runtime === 'ts' ? await stripper.strip(source, filename) : source
-    const response = await executor.validate(runtime === 'ts' ? 'js' : runtime, javascript, filename)
+    const response =
+      runtime === 'ts'
+        ? await executor.validate('ts', source, filename, javascript)
+        : await executor.validate(runtime, source, filename)
     send({ t: 'validated', id, response })
   } catch (error) {
     send({ t: 'failed', id, error: toWire(error) })
