@@ -5,6 +5,7 @@
 // clock, the isolate's CPU time, the isolate disposed for its heap limit) and
 // check the result itself, and the runtime must use only intrinsics it
 // captured before tenant code ran.
+import { cutText, GUEST_LIMITS } from '@osiris/proto'
 import type { Case } from './corpus.ts'
 
 const ISOLATE_MEMORY = 'Isolate was disposed during execution due to memory limit'
@@ -129,7 +130,11 @@ export function attack() { return 'answered' }`,
   String.prototype.slice = function () { return String(this) }
   throw new Error('m'.repeat(100000))
 }`,
-    expect: { code: 'FUNCTION_ERROR', message: `function "attack" threw Error: ${'m'.repeat(8192)}…` },
+    // The runtime's own cut (8192 characters and '…', with the captured slice), then the host's cut in bytes.
+    expect: {
+      code: 'FUNCTION_ERROR',
+      message: `function "attack" threw Error: ${cutText(`${'m'.repeat(8192)}…`, GUEST_LIMITS.message)}`,
+    },
   },
   {
     name: 'the console budget blinded by String.prototype.charCodeAt (3-byte characters counted as one)',
